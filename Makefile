@@ -1,0 +1,71 @@
+# d2l-fcn: two commands do everything on a fresh machine.
+#   make lab    set up .venv if needed, then open the course in JupyterLab
+#   make test   set up .venv if needed, then run every test (quick profile)
+# Options: PYTHON=python3.11 (the interpreter for .venv), GPU=cu112 (CUDA 11.2
+# build of MXNet), PORT=8888, LAB_ARGS="--no-browser ..." (extra JupyterLab flags).
+
+SHELL := /bin/bash
+VENV ?= .venv
+PORT ?= 8888
+LAB_ARGS ?=
+PYTEST_ARGS ?=
+GPU ?=
+# The first of these on PATH; MXNet 1.9.1 and the pinned set need 3.10 or 3.11.
+PYTHON ?= $(firstword $(foreach p,python3.11 python3.10 python3,\
+                       $(if $(shell command -v $(p) 2>/dev/null),$(p))))
+
+ifeq ($(GPU),)
+  EXTRA := cpu
+else ifeq ($(GPU),cu112)
+  EXTRA := cu112
+else
+  $(error GPU=$(GPU) is not a known build: use GPU=cu112 (CUDA 11.2, GPUs of compute capability 5.0 to 8.9) or leave GPU out for the CPU)
+endif
+
+STAMP := $(VENV)/.d2lfcn-installed-$(EXTRA)
+VPY := $(VENV)/bin/python
+# Prints nothing and exits 0 for a usable interpreter, else says what to do.
+CHECK_PYTHON := import sys; v = sys.version_info[:2]; \
+  sys.exit(0 if (3, 10) <= v <= (3, 11) else \
+  'd2l-fcn needs Python 3.10 or 3.11, but %s is Python %d.%d: MXNet 1.9.1, its last release, does not import on 3.12 or newer, and the pinned packages need 3.10 or newer. Point make at a supported interpreter, e.g. make lab PYTHON=python3.11 (pyenv install 3.11, or conda create -n py311 python=3.11).' % (sys.executable, *v))
+
+.PHONY: lab test setup lock help
+
+help:
+	@sed -n '2,6p' Makefile | sed 's/^# \{0,1\}//'
+
+setup: $(STAMP)
+
+$(VPY):
+	@if [ -z "$(PYTHON)" ] || ! $(PYTHON) -c "" 2>/dev/null; then echo "No working Python interpreter '$(PYTHON)'. Install Python 3.11 (or 3.10) and run, e.g.: make lab PYTHON=python3.11" >&2; exit 1; fi
+	@$(PYTHON) -c "$(CHECK_PYTHON)"
+	$(PYTHON) -m venv $(VENV)
+
+$(STAMP): $(VPY) constraints.txt requirements.txt pyproject.toml
+	@$(VPY) -c "$(CHECK_PYTHON)" || { echo "$(VENV) was made with an unsupported Python; move it away (mv $(VENV) $(VENV).old) and run make again." >&2; exit 1; }
+	@# The CPU and CUDA builds install the same module: keep only the one asked for.
+	@$(VPY) -m pip uninstall -y -q $(if $(filter cpu,$(EXTRA)),mxnet-cu112,mxnet) 2>/dev/null || true
+	$(VPY) -m pip install -q --disable-pip-version-check \
+	    -c constraints.txt -r requirements.txt -e ".[$(EXTRA)]"
+	@rm -f $(VENV)/.d2lfcn-installed-*
+	@touch $@
+
+# Jupyter refuses to run as root (containers, CI) unless told it may.
+ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root)
+
+lab: $(STAMP)
+	$(VENV)/bin/jupyter lab --ServerApp.root_dir=notebooks --port=$(PORT) \
+	    $(ROOT_FLAG) $(LAB_ARGS)
+
+test: $(STAMP)
+	D2LFCN_QUICK=1 $(VPY) -m pytest -p no:cacheprovider --nbval-lax \
+	    --nbval-current-env --nbval-cell-timeout=900 tests notebooks $(PYTEST_ARGS)
+
+# Re-pin constraints.txt from requirements.txt in a throw-away environment.
+lock:
+	@$(PYTHON) -c "$(CHECK_PYTHON)"
+	rm -rf /tmp/d2lfcn-lock && $(PYTHON) -m venv /tmp/d2lfcn-lock
+	/tmp/d2lfcn-lock/bin/python -m pip install -q -r requirements.txt mxnet==1.9.1
+	{ sed -n '1,/^# Regenerate/p' constraints.txt; \
+	  /tmp/d2lfcn-lock/bin/python -m pip freeze --exclude-editable; } > constraints.txt.new
+	mv constraints.txt.new constraints.txt

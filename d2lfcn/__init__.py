@@ -1,0 +1,31 @@
+"""d2lfcn: the helper package of the d2l-fcn course.
+
+A module per chapter topic; the names below are the public API that the
+notebooks use. Set the environment variable ``D2LFCN_QUICK=1`` (``make test``
+does) to shrink epochs and data so that every notebook runs in seconds.
+"""
+import os
+from pathlib import Path
+
+QUICK = os.environ.get('D2LFCN_QUICK', '').strip().lower() not in (
+    '', '0', 'false', 'no', 'off')
+"""True in the quick profile used by the tests; False for learners."""
+
+ROOT = Path(__file__).resolve().parent.parent
+"""The course folder (the clone of the repository)."""
+IMG_DIR = ROOT / 'img'
+"""Pictures the notebooks use."""
+DATA_DIR = Path(os.environ.get('D2LFCN_DATA', ROOT / 'data'))
+"""Where datasets are downloaded or generated (override: D2LFCN_DATA)."""
+
+from d2lfcn.convolution import (conv_output_size, corr2d,  # noqa: E402
+                                kernel2matrix, trans_conv,
+                                trans_conv_output_size)
+from d2lfcn.upsampling import (bilinear_kernel, upsample_bilinear,  # noqa: E402
+                               upsample_nearest)
+from d2lfcn.exercises import (check_bilinear_params,  # noqa: E402
+                              check_border_fix, check_conv_input_grad,
+                              check_nearest_kernel,
+                              check_trans_conv_by_zero_insertion)
+
+__version__ = '0.1.0'

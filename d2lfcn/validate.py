@@ -1,0 +1,83 @@
+"""Argument checks shared by the d2lfcn helpers.
+
+Each check raises a ``ValueError`` or ``TypeError`` whose message names the
+argument, the value it got and what would be accepted, so that a learner sees
+the problem in one line instead of a deep MXNet traceback.
+"""
+import numbers
+
+import numpy as np
+
+
+def as_matrix(x, name):
+    """Return ``x`` as a 2-D float numpy array, or raise naming ``name``.
+
+    Accepts numpy arrays, nested lists and MXNet NDArrays of shape (h, w).
+    """
+    if hasattr(x, 'asnumpy'):           # MXNet NDArray
+        x = x.asnumpy()
+    try:
+        arr = np.asarray(x, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise TypeError(f'{name} must be a 2-D array of numbers, '
+                        f'got {type(x).__name__}') from None
+    if arr.ndim != 2:
+        raise ValueError(f'{name} must be 2-D (height, width), '
+                         f'got shape {arr.shape}')
+    if arr.size == 0:
+        raise ValueError(f'{name} must not be empty, got shape {arr.shape}')
+    return arr
+
+
+def as_image(img, name='img'):
+    """Return ``img`` as a numpy array of shape (h, w) or (h, w, c)."""
+    if hasattr(img, 'asnumpy'):
+        img = img.asnumpy()
+    arr = np.asarray(img)
+    if arr.ndim not in (2, 3) or arr.size == 0:
+        raise ValueError(f'{name} must be a non-empty array of shape (h, w) '
+                         f'or (h, w, c), got shape {arr.shape}')
+    if not (np.issubdtype(arr.dtype, np.number)
+            or arr.dtype == np.bool_):
+        raise TypeError(f'{name} must hold numbers, got dtype {arr.dtype}')
+    return arr
+
+
+def int_at_least(value, name, minimum):
+    """Return ``value`` as an int if it is an integer >= ``minimum``."""
+    if (isinstance(value, bool) or not isinstance(value, numbers.Integral)):
+        raise TypeError(f'{name} must be an integer, got {value!r} '
+                        f'({type(value).__name__})')
+    if value < minimum:
+        raise ValueError(f'{name} must be >= {minimum}, got {value}')
+    return int(value)
+
+
+def positive_int(value, name):
+    """Return ``value`` if it is an integer >= 1, else raise."""
+    return int_at_least(value, name, 1)
+
+
+def nonnegative_int(value, name):
+    """Return ``value`` if it is an integer >= 0, else raise."""
+    return int_at_least(value, name, 0)
+
+
+def kernel_fits(kernel_shape, input_shape, padding=0):
+    """Raise if a kernel of ``kernel_shape`` does not fit the padded input."""
+    for axis, (k, n) in enumerate(zip(kernel_shape, input_shape)):
+        if k > n + 2 * padding:
+            raise ValueError(
+                f'kernel is larger than the input along axis {axis}: '
+                f'kernel {tuple(kernel_shape)}, input {tuple(input_shape)}'
+                + (f' with padding {padding}' if padding else '')
+                + '; use a smaller kernel or a larger input')
+
+
+def shape2d(shape, name):
+    """Return ``shape`` as a (height, width) tuple of positive ints."""
+    if not isinstance(shape, (tuple, list)) or len(shape) != 2:
+        raise ValueError(f'{name} must be a (height, width) pair, '
+                         f'got {shape!r}')
+    return (positive_int(shape[0], f'{name}[0]'),
+            positive_int(shape[1], f'{name}[1]'))
