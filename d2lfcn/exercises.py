@@ -251,3 +251,99 @@ def check_border_fix(fn):
         cases.append((f'{shape[0]}x{shape[1]} image, scale {scale}', case))
     return _check('Exercise 2.3 (a border-correct bilinear upsampling)',
                   fn, cases)
+
+
+# Chapter 3: semantic segmentation data --------------------------------------
+
+def _labels_case(rng, shapes, with_ignore=True):
+    labels = []
+    for h, w in shapes:
+        label = rng.integers(0, 21, size=(h, w)).astype(np.uint8)
+        if with_ignore:
+            label[rng.random((h, w)) < 0.2] = 255
+        labels.append(label)
+    return labels
+
+
+def check_class_pixel_counts(fn):
+    """Exercise 3.1: fn(labels) takes a list of (h, w) uint8 labels and
+    returns the number of pixels of each of the 21 classes (shape (21,)),
+    not counting the ignore value 255."""
+    rng = np.random.default_rng(31)
+    cases = []
+    for description, shapes, ignore in [
+            ('one 4x5 label without ignore pixels', [(4, 5)], False),
+            ('one 6x7 label with ignore pixels (255)', [(6, 7)], True),
+            ('three labels of different sizes', [(5, 3), (2, 8), (7, 7)],
+             True)]:
+        labels = _labels_case(rng, shapes, ignore)
+
+        def case(fn, labels=labels):
+            flat = np.concatenate([lab.ravel() for lab in labels])
+            expected = np.bincount(flat[flat != 255], minlength=21)
+            with_ignore = expected.copy()
+            with_ignore[0] += int((flat == 255).sum())
+            got = fn([lab.copy() for lab in labels])
+            got_arr = np.asarray(got.asnumpy() if hasattr(got, 'asnumpy')
+                                 else got)
+            if got_arr.shape == (256,):
+                return ('expected shape (21,), got (256,): count only the '
+                        '21 classes and leave out the ignore value 255')
+            if (got_arr.shape == (21,) and expected.sum()
+                    and np.allclose(got_arr, expected / expected.sum())):
+                return ('these are fractions; the exercise asks for pixel '
+                        'counts')
+            return _compare(got_arr, expected.astype(np.float64), [
+                (with_ignore.astype(np.float64),
+                 'The ignore pixels (255) were counted as background; they '
+                 'belong to no class')])
+        cases.append((description, case))
+    return _check('Exercise 3.1 (pixels per class)', fn, cases)
+
+
+def check_pad_to_multiple(fn):
+    """Exercise 3.2: fn(feature, label, multiple) pads an (h, w, 3) image
+    with 0 and its (h, w) label with 255 at the bottom and right, to the
+    smallest sizes that are multiples of `multiple`; sizes that already are
+    multiples are left alone."""
+    rng = np.random.default_rng(32)
+    cases = []
+    for (h, w), m in [((5, 7), 4), ((8, 6), 4), ((33, 64), 32), ((1, 1), 3)]:
+        feature = rng.integers(1, 256, size=(h, w, 3)).astype(np.uint8)
+        label = rng.integers(0, 21, size=(h, w)).astype(np.uint8)
+
+        def case(fn, feature=feature, label=label, m=m):
+            h, w = label.shape
+            H, W = -(-h // m) * m, -(-w // m) * m
+            answer = fn(feature.copy(), label.copy(), m)
+            if not (isinstance(answer, (tuple, list)) and len(answer) == 2):
+                return f'expected a pair (feature, label), got {type(answer).__name__}'
+            got_f, got_l = (np.asarray(a.asnumpy() if hasattr(a, 'asnumpy')
+                                       else a) for a in answer)
+            if got_l.shape != (H, W):
+                hint = ''
+                if got_l.shape == (h + m - h % m, w + m - w % m):
+                    hint = ('; a size that is already a multiple needs no '
+                            'padding: pad by (-h) % m, not m - h % m')
+                return (f'a {h}x{w} label with multiple {m} should become '
+                        f'{H}x{W}, got {got_l.shape}{hint}')
+            if got_f.shape != (H, W, 3):
+                return (f'the image should become ({H}, {W}, 3) like its '
+                        f'label, got {got_f.shape}')
+            if not (np.array_equal(got_f[:h, :w], feature)
+                    and np.array_equal(got_l[:h, :w], label)):
+                return ('the original pixels must stay at the top left; pad '
+                        'only at the bottom and the right')
+            pad = np.ones((H, W), bool)
+            pad[:h, :w] = False
+            if pad.any() and (got_l[pad] == 0).all():
+                return ('the label padding is 0 (background): the loss would '
+                        'teach the network that the padding is background. '
+                        'Pad labels with 255 (ignore)')
+            if pad.any() and not (got_l[pad] == 255).all():
+                return 'the label padding must be 255 (ignore) everywhere'
+            if pad.any() and not (got_f[pad] == 0).all():
+                return 'the image padding must be 0'
+            return None
+        cases.append((f'{h}x{w} image, multiple {m}', case))
+    return _check('Exercise 3.2 (pad to a multiple)', fn, cases)

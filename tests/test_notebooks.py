@@ -47,8 +47,10 @@ def test_notebook_reads_like_a_chapter(path):
     code = [c for c in nb.cells if c.cell_type == 'code']
     assert markdown[0].source.startswith('# '), 'starts with a title'
     assert len(markdown) >= len(code) // 2, 'explains its code'
-    long_cells = [c.source for c in code if len(c.source.splitlines()) > 30]
-    assert not long_cells, f'cells over 30 lines: {long_cells[0][:100]}'
+    # short cells; a kept class or function is one idea, so it may run longer
+    long_cells = [c.source for c in code if len(c.source.splitlines()) > (
+        60 if c.source.startswith('# Kept in ') else 30)]
+    assert not long_cells, f'cell too long: {long_cells[0][:100]}'
     assert any('NBVAL_CHECK_OUTPUT' in c.source for c in code), \
         'proves something with a checked output'
     figures = sum('image/png' in out.get('data', {})

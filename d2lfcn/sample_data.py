@@ -1,0 +1,268 @@
+"""A generated segmentation dataset in exactly the Pascal VOC 2012 format.
+
+``make_sample_voc(root)`` draws pictures of objects of the 20 VOC classes
+and writes them as VOC does (JPEG photos, palette PNG labels, split files),
+so every chapter runs offline and the same code reads the real VOC.
+
+It is a real segmentation task, not a colour lookup: a class is a shape
+(one of ten) filled with a texture (stripes or checks), in random colours,
+so only shape and texture identify it. 1-4 objects overlap on cluttered
+backgrounds (gradients, noise, patches of real photos, distractor blobs that
+are background), and each object gets VOC's thin ignore border (255).
+"""
+import json
+import os
+import shutil
+import time
+from pathlib import Path
+
+import cv2
+import numpy as np
+from PIL import Image
+
+import d2lfcn
+from d2lfcn import validate
+from d2lfcn.data import IGNORE_LABEL, voc_palette
+
+SHAPES = ('ellipse', 'rectangle', 'triangle', 'diamond', 'star', 'ring',
+          'cross', 'hexagon', 'crescent', 'L-shape')
+TEXTURES = ('stripes', 'checks')
+"""Class c (1-20) is SHAPES[(c-1) % 10] filled with TEXTURES[(c-1) // 10]."""
+
+PHOTOS = ('grace_hopper.jpg', 'coffee.jpg', 'rocket.jpg',
+          'gravel.jpg')
+"""Photos in d2lfcn.IMG_DIR whose patches go into backgrounds (a fixed list,
+so new pictures in img/ do not change the dataset)."""
+
+FORMAT_VERSION = 1
+_MARKER = 'sample_complete.json'
+
+
+def class_design(c):
+    """(shape, texture) of class index c in 1-20."""
+    return SHAPES[(c - 1) % 10], TEXTURES[(c - 1) // 10]
+
+
+def _polygon(kind):
+    """Outline of a shape as (n, 2) points (x, y) in about [-1, 1]^2."""
+    t = np.linspace(0, 2 * np.pi, 7)[:-1]
+    if kind == 'rectangle':
+        return np.array([[-1, -.6], [1, -.6], [1, .6], [-1, .6]])
+    if kind == 'triangle':
+        return np.array([[0, -1], [1, .8], [-1, .8]])
+    if kind == 'diamond':
+        return np.array([[0, -1], [.65, 0], [0, 1], [-.65, 0]])
+    if kind == 'star':
+        a = np.linspace(0, 2 * np.pi, 11)[:-1] - np.pi / 2
+        r = np.where(np.arange(10) % 2 == 0, 1.0, 0.42)
+        return np.stack([r * np.cos(a), r * np.sin(a)], 1)
+    if kind == 'cross':
+        w = .32
+        return np.array([[-w, -1], [w, -1], [w, -w], [1, -w], [1, w], [w, w],
+                         [w, 1], [-w, 1], [-w, w], [-1, w], [-1, -w],
+                         [-w, -w]])
+    if kind == 'hexagon':
+        return np.stack([np.cos(t), np.sin(t)], 1)
+    if kind == 'L-shape':
+        return np.array([[-.8, -1], [-.2, -1], [-.2, .4], [.9, .4], [.9, 1],
+                         [-.8, 1]])
+    raise KeyError(kind)
+
+
+def _shape_mask(kind, h, w, center, size, angle):
+    """A boolean (h, w) mask of one shape: center (x, y) and size (half
+    extent) in pixels, angle in radians."""
+    mask = np.zeros((h, w), np.uint8)
+    cx, cy = center
+    if kind in ('ellipse', 'ring', 'crescent'):
+        axes = (int(size), int(size * (0.6 if kind == 'ellipse' else 1)))
+        deg = np.degrees(angle)
+        cv2.ellipse(mask, (int(cx), int(cy)), axes, deg, 0, 360, 1, -1)
+        if kind == 'ring':
+            inner = (int(size * .5), int(size * .5))
+            cv2.ellipse(mask, (int(cx), int(cy)), inner, 0, 0, 360, 0, -1)
+        elif kind == 'crescent':
+            off = (int(cx + .45 * size * np.cos(angle)),
+                   int(cy + .45 * size * np.sin(angle)))
+            cv2.circle(mask, off, int(size * .8), 0, -1)
+        return mask.astype(bool)
+    pts = _polygon(kind)
+    rot = np.array([[np.cos(angle), -np.sin(angle)],
+                    [np.sin(angle), np.cos(angle)]])
+    pts = pts @ rot.T * size + np.array([cx, cy])
+    cv2.fillPoly(mask, [np.round(pts).astype(np.int32)], 1)
+    return mask.astype(bool)
+
+
+def _texture(kind, mask, rng):
+    """Texture values (n, 3) float32 for the n pixels of a boolean mask:
+    stripes or checks of two random colours, random angle and period."""
+    c1, c2 = rng.uniform(0, 255, 3), rng.uniform(0, 255, 3)
+    while np.abs(c1 - c2).sum() < 120:              # keep the pattern visible
+        c2 = rng.uniform(0, 255, 3)
+    yy, xx = np.nonzero(mask)
+    a = rng.uniform(0, np.pi)
+    u = xx * np.cos(a) + yy * np.sin(a)
+    v = -xx * np.sin(a) + yy * np.cos(a)
+    period = rng.uniform(7, 16)
+    if kind == 'stripes':
+        on = (u // (period / 2)) % 2 == 0
+    else:                                           # checks
+        on = ((u // period) + (v // period)) % 2 == 0
+    return np.where(on[:, None], c1, c2).astype(np.float32)
+
+
+def _background(h, w, rng, photos):
+    """A cluttered (h, w, 3) float background."""
+    a = rng.uniform(0, 2 * np.pi)
+    ramp = (np.arange(w, dtype=np.float32)[None, :] * np.cos(a)
+            + np.arange(h, dtype=np.float32)[:, None] * np.sin(a))
+    ramp = (ramp - ramp.min()) / max(np.ptp(ramp), 1)
+    c1, c2 = rng.uniform(0, 255, 3), rng.uniform(0, 255, 3)
+    img = (c1 + ramp[..., None] * (c2 - c1)).astype(np.float32)
+    if photos and rng.random() < 0.7:               # a patch of a real photo
+        photo = photos[rng.integers(len(photos))]
+        ph, pw = rng.integers(h // 3, h + 1), rng.integers(w // 3, w + 1)
+        scale = rng.uniform(0.3, 1.0)
+        sh = max(1, int(min(photo.shape[0], ph / scale)))
+        sw = max(1, int(min(photo.shape[1], pw / scale)))
+        top = rng.integers(0, photo.shape[0] - sh + 1)
+        left = rng.integers(0, photo.shape[1] - sw + 1)
+        patch = cv2.resize(photo[top:top + sh, left:left + sw], (pw, ph))
+        if rng.random() < 0.5:
+            patch = patch[:, ::-1]
+        y0, x0 = rng.integers(0, h - ph + 1), rng.integers(0, w - pw + 1)
+        img[y0:y0 + ph, x0:x0 + pw] = patch
+    for _ in range(rng.integers(2, 7)):             # distractor blobs
+        n = rng.integers(3, 8)
+        cx, cy = rng.uniform(0, w), rng.uniform(0, h)
+        r = rng.uniform(0.05, 0.25) * min(h, w)
+        pts = np.stack([cx + rng.uniform(-r, r, n),
+                        cy + rng.uniform(-r, r, n)], 1)
+        mask = np.zeros((h, w), np.uint8)
+        cv2.fillPoly(mask, [cv2.convexHull(pts.astype(np.int32))], 1)
+        mask = mask.astype(bool)
+        choice = rng.integers(3)
+        img[mask] = (rng.uniform(0, 255, 3) if choice == 0 else
+                     _texture(TEXTURES[choice - 1], mask, rng))
+    for _ in range(rng.integers(0, 4)):             # lines
+        p1 = (int(rng.uniform(0, w)), int(rng.uniform(0, h)))
+        p2 = (int(rng.uniform(0, w)), int(rng.uniform(0, h)))
+        cv2.line(img, p1, p2, rng.uniform(0, 255, 3).tolist(),
+                 int(rng.integers(1, 5)))
+    return img
+
+
+def _image_size(rng):
+    """(h, w) spread like VOC's: mostly landscape about 500 wide, some
+    portrait, a few small; many not multiples of 32."""
+    kind = rng.random()
+    if kind < 0.82:
+        w = 500 if rng.random() < 0.9 else int(rng.integers(420, 500))
+        return int(rng.integers(315, 401)), w
+    if kind < 0.94:
+        return 500, int(rng.integers(300, 401))
+    return int(rng.integers(180, 320)), int(rng.integers(180, 480))
+
+
+def make_example(seed, photos=()):
+    """One generated example: image (h, w, 3) uint8 and label (h, w) uint8
+    (class indices 1-20 on background 0, ignore borders 255)."""
+    rng = np.random.default_rng(seed)
+    h, w = _image_size(rng)
+    img = _background(h, w, rng, photos)
+    instances = np.zeros((h, w), np.int32)      # 0 = background, k = object k
+    classes = [0]
+    for k in range(1, rng.choice([1, 2, 3, 4], p=[.35, .3, .2, .15]) + 1):
+        c = int(rng.integers(1, 21))
+        shape, texture = class_design(c)
+        size = rng.uniform(0.15, 0.4) * min(h, w)
+        center = (rng.uniform(0.1, 0.9) * w, rng.uniform(0.1, 0.9) * h)
+        angle = rng.uniform(0, 2 * np.pi)
+        mask = _shape_mask(shape, h, w, center, size, angle)
+        if not mask.any():
+            continue
+        shade = rng.uniform(0.75, 1.15) + 0.25 * (
+            np.nonzero(mask)[0] / h - 0.5)        # lit from above
+        img[mask] = _texture(texture, mask, rng) * shade[:, None]
+        instances[mask] = k
+        classes.append(c)
+    label = np.array(classes, np.uint8)[instances]
+    # VOC's ignore border: pixels within about 2 px of an object outline.
+    kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (5, 5))
+    inst = instances.astype(np.float32)
+    border = cv2.dilate(inst, kernel) != cv2.erode(inst, kernel)
+    label[border] = IGNORE_LABEL
+    img += rng.standard_normal(img.shape, np.float32) * rng.uniform(2, 10)
+    return np.clip(img, 0, 255).round().astype(np.uint8), label
+
+
+def _load_photos():
+    photos = []
+    for name in PHOTOS:
+        path = Path(d2lfcn.IMG_DIR) / name
+        if path.is_file():
+            with Image.open(path) as p:
+                photos.append(np.asarray(p.convert('RGB')).astype(np.float32))
+    return photos
+
+
+def _write_dataset(voc_dir, num_train, num_val, seed):
+    for sub in ('JPEGImages', 'SegmentationClass', 'ImageSets/Segmentation'):
+        (voc_dir / sub).mkdir(parents=True)
+    palette = voc_palette().ravel().tolist()
+    photos = _load_photos()
+    names = [f'sample_{i:06d}' for i in range(num_train + num_val)]
+    for i, name in enumerate(names):
+        img, label = make_example([seed, i], photos)
+        Image.fromarray(img).save(voc_dir / 'JPEGImages' / f'{name}.jpg',
+                                  quality=90)
+        png = Image.fromarray(label, mode='P')
+        png.putpalette(palette)
+        png.save(voc_dir / 'SegmentationClass' / f'{name}.png')
+    splits = {'train': names[:num_train], 'val': names[num_train:],
+              'trainval': names}
+    for split, listed in splits.items():
+        (voc_dir / 'ImageSets' / 'Segmentation' / f'{split}.txt').write_text(
+            ''.join(n + '\n' for n in listed))
+
+
+def make_sample_voc(root=None, num_train=400, num_val=150, seed=0):
+    """Generate (or reuse) the sample dataset under root; return its
+    root/VOCdevkit/VOC2012 folder as a Path.
+
+    Deterministic for given (num_train, num_val, seed): a complete dataset
+    made with the same arguments is reused, anything else there (an
+    interrupted run, other arguments) is replaced. The files are written to
+    a temporary folder that is renamed into place at the end, and a marker
+    file written last says the dataset is complete.
+    """
+    validate.positive_int(num_train, 'num_train')
+    validate.positive_int(num_val, 'num_val')
+    validate.nonnegative_int(seed, 'seed')
+    root = Path(d2lfcn.DATA_DIR / 'sample_voc' if root is None else root)
+    devkit = root / 'VOCdevkit'
+    voc_dir = devkit / 'VOC2012'
+    params = {'format': FORMAT_VERSION, 'num_train': num_train,
+              'num_val': num_val, 'seed': seed, 'photos': list(PHOTOS)}
+    marker = voc_dir / _MARKER
+    try:
+        if json.loads(marker.read_text()) == params:
+            return voc_dir
+    except (OSError, ValueError):
+        pass
+    root.mkdir(parents=True, exist_ok=True)
+    tmp = root / f'.tmp-{os.getpid()}-{time.time_ns()}'
+    try:
+        _write_dataset(tmp / 'VOC2012', num_train, num_val, seed)
+        (tmp / 'VOC2012' / _MARKER).write_text(json.dumps(params))
+        if devkit.exists():
+            shutil.rmtree(devkit, ignore_errors=True)
+        try:
+            os.replace(tmp, devkit)
+        except OSError:         # another process was faster: use its copy
+            if json.loads(marker.read_text()) != params:
+                raise
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    return voc_dir

@@ -1,0 +1,139 @@
+"""The generated sample dataset: format, determinism, caching, GluonCV."""
+import hashlib
+import warnings
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from d2lfcn import sample_data
+from d2lfcn.data import read_voc_images, voc_palette
+from d2lfcn.sample_data import class_design, make_example, make_sample_voc
+
+
+def digest(voc_dir):
+    h = hashlib.sha1()
+    for path in sorted(p for p in voc_dir.rglob('*') if p.is_file()):
+        h.update(str(path.relative_to(voc_dir)).encode())
+        h.update(path.read_bytes())
+    return h.hexdigest()
+
+
+@pytest.fixture(scope='module')
+def voc(tmp_path_factory):
+    return make_sample_voc(tmp_path_factory.mktemp('sample'), 12, 6, seed=0)
+
+
+def test_layout(voc):
+    assert voc.name == 'VOC2012' and voc.parent.name == 'VOCdevkit'
+    splits = voc / 'ImageSets' / 'Segmentation'
+    train = (splits / 'train.txt').read_text().split()
+    val = (splits / 'val.txt').read_text().split()
+    assert len(train) == 12 and len(val) == 6 and not set(train) & set(val)
+    assert (splits / 'trainval.txt').read_text().split() == train + val
+    for name in train + val:
+        with Image.open(voc / 'JPEGImages' / f'{name}.jpg') as jpg:
+            assert jpg.format == 'JPEG' and jpg.mode == 'RGB'
+            size = jpg.size
+        with Image.open(voc / 'SegmentationClass' / f'{name}.png') as png:
+            assert png.format == 'PNG' and png.mode == 'P'
+            assert png.size == size
+            palette = np.array(png.getpalette()[:768]).reshape(256, 3)
+            assert np.array_equal(palette, voc_palette())
+
+
+def test_labels_like_voc(voc):
+    features, labels = read_voc_images(voc)
+    sizes = [f.shape[:2] for f in features]
+    assert all(180 <= s <= 500 for hw in sizes for s in hw)
+    assert any(h % 32 or w % 32 for h, w in sizes)
+    for label in labels:
+        values = set(np.unique(label))
+        assert 0 in values and 255 in values          # background, border
+        objects = values - {0, 255}
+        assert 1 <= len(objects) <= 4 and objects <= set(range(1, 21))
+        # the ignore border is thin: a small share of the picture
+        assert (label == 255).mean() < 0.12
+
+
+def test_sizes_spread_like_voc():
+    sizes = [sample_data._image_size(np.random.default_rng(i))
+             for i in range(300)]
+    small = sum(h < 320 or w < 480 for h, w in sizes)
+    assert 0.1 < small / 300 < 0.5               # some smaller than the crop
+    assert sum(h % 32 != 0 or w % 32 != 0 for h, w in sizes) > 250
+    assert min(min(s) for s in sizes) >= 180
+    assert max(max(s) for s in sizes) == 500
+
+
+def test_class_is_not_a_colour():
+    """Pixels of one class come in many colours; classes share colours."""
+    designs = {class_design(c) for c in range(1, 21)}
+    assert len(designs) == 20
+    colours = {}
+    for seed in range(40):
+        img, label = make_example([7, seed])
+        for c in set(np.unique(label)) - {0, 255}:
+            mean = img[label == c].mean(axis=0)
+            colours.setdefault(c, []).append(mean)
+    spread = [np.ptp(np.array(v), axis=0).max()
+              for v in colours.values() if len(v) >= 3]
+    assert spread and min(spread) > 40
+
+
+def test_deterministic_and_cached(tmp_path, voc):
+    again = make_sample_voc(tmp_path / 'a', 12, 6, seed=0)
+    assert digest(again) == digest(voc)
+    marker = again / 'sample_complete.json'
+    stamp = marker.stat().st_mtime_ns
+    assert make_sample_voc(tmp_path / 'a', 12, 6, seed=0) == again
+    assert marker.stat().st_mtime_ns == stamp     # reused, not rewritten
+    other = make_sample_voc(tmp_path / 'b', 12, 6, seed=1)
+    assert digest(other) != digest(voc)
+
+
+def test_incomplete_is_regenerated(tmp_path, voc):
+    voc_dir = make_sample_voc(tmp_path, 12, 6, seed=0)
+    (voc_dir / 'sample_complete.json').unlink()      # as if interrupted
+    next(voc_dir.glob('JPEGImages/*.jpg')).unlink()
+    assert make_sample_voc(tmp_path, 12, 6, seed=0) == voc_dir
+    assert digest(voc_dir) == digest(voc)
+    # other arguments replace the cache
+    make_sample_voc(tmp_path, 3, 2, seed=0)
+    assert len(list(voc_dir.glob('JPEGImages/*.jpg'))) == 5
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith('.tmp')]
+
+
+def test_interrupted_generation_leaves_no_dataset(tmp_path, monkeypatch):
+    def boom(*args):
+        raise KeyboardInterrupt
+    monkeypatch.setattr(sample_data, 'make_example', boom)
+    with pytest.raises(KeyboardInterrupt):
+        make_sample_voc(tmp_path, 2, 2)
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize('kwargs', [{'num_train': 0}, {'num_val': -1},
+                                    {'seed': -3}])
+def test_bad_arguments(tmp_path, kwargs):
+    with pytest.raises(ValueError, match=next(iter(kwargs))):
+        make_sample_voc(tmp_path, **kwargs)
+
+
+def test_gluoncv_reads_it_identically(voc):
+    """GluonCV's VOCSegmentation reads the sample dataset unchanged and
+    gives the same images and masks as read_voc_images."""
+    with warnings.catch_warnings():
+        warnings.simplefilter('ignore')
+        from gluoncv.data import VOCSegmentation
+    features, labels = read_voc_images(voc, is_train=False)
+    gcv = VOCSegmentation(root=str(voc.parent), split='val', mode='testval')
+    assert len(gcv) == len(labels) == 6
+    for i in range(len(gcv)):
+        img, mask = gcv[i]
+        mask = mask.asnumpy()
+        # GluonCV marks ignored pixels -1 where VOC files store 255
+        assert np.array_equal(np.where(mask == -1, 255, mask), labels[i])
+        assert np.array_equal(img.asnumpy(), features[i])
+    # its 'train' split is VOC's trainval.txt: 18 images
+    assert len(VOCSegmentation(root=str(voc.parent), split='train')) == 18
