@@ -2,7 +2,8 @@
 #   make lab    set up .venv if needed, then open the course in JupyterLab
 #   make test   set up .venv if needed, then run every test (quick profile)
 # Options: PYTHON=python3.11 (the interpreter for .venv), GPU=cu112 (CUDA 11.2
-# build of MXNet), PORT=8888, LAB_ARGS="--no-browser ..." (extra JupyterLab flags).
+# build of MXNet), PORT=8888, LAB_ARGS="--no-browser ..." (extra JupyterLab flags),
+# BOOK_DIR=_build/book (make book), STUDENT_DIR=student (make student).
 
 SHELL := /bin/bash
 VENV ?= .venv
@@ -29,7 +30,7 @@ CHECK_PYTHON := import sys; v = sys.version_info[:2]; \
   sys.exit(0 if (3, 10) <= v <= (3, 11) else \
   'd2l-fcn needs Python 3.10 or 3.11, but %s is Python %d.%d: MXNet 1.9.1, its last release, does not import on 3.12 or newer, and the pinned packages need 3.10 or newer. Point make at a supported interpreter, e.g. make lab PYTHON=python3.11 (pyenv install 3.11, or conda create -n py311 python=3.11).' % (sys.executable, *v))
 
-.PHONY: lab test setup lock help
+.PHONY: lab test setup lock help book student
 
 help:
 	@sed -n '2,6p' Makefile | sed 's/^# \{0,1\}//'
@@ -69,3 +70,14 @@ lock:
 	{ sed -n '1,/^# Regenerate/p' constraints.txt; \
 	  /tmp/d2lfcn-lock/bin/python -m pip freeze --exclude-editable; } > constraints.txt.new
 	mv constraints.txt.new constraints.txt
+
+# The course website (Jupyter Book 1.x) from the notebooks' stored outputs, no
+# execution, no network; fails on any warning. Opens at $(BOOK_DIR)/html/index.html.
+BOOK_DIR ?= _build/book
+book: $(STAMP)
+	$(VPY) tools/build_book.py $(BOOK_DIR)
+
+# The student edition: exercise bodies and written answers taken out.
+STUDENT_DIR ?= student
+student: $(STAMP)
+	$(VPY) tools/make_student.py notebooks $(STUDENT_DIR)
