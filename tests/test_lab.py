@@ -1,13 +1,12 @@
 """The README's lab command serves JupyterLab with the chapters listed."""
 import json
 import os
-import signal
 import socket
 import subprocess
 import time
 import urllib.request
 
-from conftest import NOTEBOOKS, ROOT
+from conftest import NOTEBOOKS, ROOT, stop_process_group
 
 
 def free_port():
@@ -45,9 +44,4 @@ def test_make_lab_serves_the_notebooks(tmp_path):
                 timeout=10) as response:
             assert b'JupyterLab' in response.read()
     finally:
-        if lab.poll() is None:
-            os.killpg(lab.pid, signal.SIGTERM)
-            try:
-                lab.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                os.killpg(lab.pid, signal.SIGKILL)
+        stop_process_group(lab)

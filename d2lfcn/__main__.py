@@ -1,0 +1,212 @@
+"""Command line: python -m d2lfcn {train, predict, download-voc} --help."""
+import argparse
+import sys
+from pathlib import Path
+
+
+def _crop(text):
+    try:
+        h, w = (int(v) for v in text.lower().replace('x', ',').split(','))
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f'crop must be HEIGHTxWIDTH such as 320x480, got {text!r}') from None
+    if h < 1 or w < 1:
+        raise argparse.ArgumentTypeError(f'crop sides must be >= 1, got {text!r}')
+    return h, w
+
+
+def _positive(kind):
+    def parse(text):
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(
+                f'expected a {kind.__name__}, got {text!r}') from None
+        if value <= 0:
+            raise argparse.ArgumentTypeError(f'must be > 0, got {text!r}')
+        return value
+    return parse
+
+
+def _devices(text):
+    from d2lfcn.training import check_devices, try_all_gpus
+    if text == 'auto':
+        return try_all_gpus()
+    try:
+        return check_devices(text.split(','))
+    except (ValueError, TypeError) as e:
+        raise argparse.ArgumentTypeError(str(e)) from None
+
+
+def build_parser():
+    parser = argparse.ArgumentParser(
+        prog='python -m d2lfcn',
+        description='Train FCNs for semantic segmentation, predict with '
+                    'them, and fetch Pascal VOC 2012.')
+    commands = parser.add_subparsers(dest='command', required=True)
+
+    train = commands.add_parser(
+        'train', help='train an FCN on VOC 2012 or the sample dataset',
+        description='Train an FCN on ResNet-18. Without --voc-dir it uses '
+                    'the real VOC 2012 under data/ if present, else the '
+                    'bundled sample dataset.')
+    train.add_argument('--voc-dir', type=Path,
+                       help='a VOCdevkit/VOC2012 folder (default: see above)')
+    train.add_argument('--variant', choices=('32s', '16s', '8s'),
+                       default='32s')
+    train.add_argument('--epochs', type=_positive(int), default=5)
+    train.add_argument('--batch-size', type=_positive(int), default=8)
+    train.add_argument('--crop', type=_crop, default=(320, 480),
+                       help='training crop HEIGHTxWIDTH (default 320x480)')
+    train.add_argument('--lr', type=_positive(float), default=0.05,
+                       help='SGD learning rate (momentum 0.9, wd 1e-3)')
+    train.add_argument('--devices', type=_devices, default='auto',
+                       help="'auto' (all GPUs, else the CPU) or a list such "
+                            "as gpu0,gpu1 or cpu")
+    train.add_argument('--checkpoint-dir', type=Path, default=Path('checkpoints'))
+    train.add_argument('--resume', action='store_true',
+                       help='continue from the last checkpoint in '
+                            '--checkpoint-dir')
+    train.add_argument('--no-pretrained', action='store_true',
+                       help='start the backbone from random weights')
+    train.add_argument('--weights', type=Path,
+                       help='backbone .params file instead of the model zoo')
+    train.add_argument('--amp', action='store_true',
+                       help='mixed precision on GPUs (untested here)')
+
+    predict = commands.add_parser(
+        'predict', help='colour the class map of images',
+        description='Write a coloured class map (PNG, VOC palette) for each '
+                    'image into OUT_DIR.')
+    predict.add_argument('images', nargs='+', type=Path, metavar='IMAGE')
+    predict.add_argument('-o', '--out-dir', type=Path, required=True)
+    predict.add_argument('--checkpoint', type=Path, required=True,
+                         help='a checkpoint folder (epoch-NNNN), a '
+                              '--checkpoint-dir of train (its newest), or '
+                              'a .params file')
+    predict.add_argument('--variant', choices=('32s', '16s', '8s'),
+                         help='default: the checkpoint says')
+    predict.add_argument('--num-classes', type=_positive(int),
+                         help='default: the checkpoint says, else 21')
+    predict.add_argument('--devices', type=_devices, default='auto')
+    predict.add_argument('--overlay', action='store_true',
+                         help='blend the classes over the image')
+    predict.add_argument('--overwrite', action='store_true',
+                         help='replace existing output files')
+
+    download = commands.add_parser(
+        'download-voc', help='download and extract Pascal VOC 2012 (2 GB)')
+    download.add_argument('--data-dir', type=Path,
+                          help='where VOCdevkit/ goes (default: data/)')
+    download.add_argument('--url', help='a mirror of '
+                          'VOCtrainval_11-May-2012.tar (the SHA-1 is still '
+                          'checked)')
+    return parser
+
+
+def run_train(args):
+    from mxnet import gluon
+
+    from d2lfcn.data import VOCWholeImages, find_voc_dir, load_data_voc
+    from d2lfcn.model import fcn_resnet18
+    from d2lfcn.training import SegmentationLoss, train
+    voc_dir = find_voc_dir(args.voc_dir)
+    train_iter, _ = load_data_voc(args.batch_size, args.crop, voc_dir)
+    val = VOCWholeImages(False, voc_dir)
+    net = fcn_resnet18(21, pretrained=not args.no_pretrained,
+                       variant=args.variant, weights=args.weights,
+                       ctx=args.devices)
+    trainer = gluon.Trainer(net.collect_params(), 'sgd',
+                            {'learning_rate': args.lr, 'momentum': 0.9,
+                             'wd': 1e-3})
+    history = train(net, train_iter, val, SegmentationLoss(), trainer,
+                    args.epochs, args.devices,
+                    checkpoint_dir=args.checkpoint_dir, resume=args.resume,
+                    amp=args.amp, plot=False)
+    if history:
+        print(f'checkpoints in {args.checkpoint_dir}; last val mIoU '
+              f'{history[-1]["val_mean_iou"]:.3f}')
+
+
+def _checkpoint_meta(path):
+    import json
+
+    from d2lfcn.training import list_checkpoints
+    if path.is_dir() and not (path / 'meta.json').exists():
+        found = list_checkpoints(path)
+        if not found:
+            raise FileNotFoundError(f'{path} holds no complete checkpoint')
+        path = found[-1]
+    meta = {}
+    if path.is_dir():
+        meta = json.loads((path / 'meta.json').read_text())
+    return path, meta
+
+
+def run_predict(args):
+    from PIL import Image, UnidentifiedImageError
+
+    from d2lfcn.model import fcn_resnet18
+    from d2lfcn.prediction import label2image, overlay, predict
+    from d2lfcn.training import load_checkpoint
+    path, meta = _checkpoint_meta(args.checkpoint)
+    net = fcn_resnet18(args.num_classes or meta.get('num_classes') or 21,
+                       pretrained=False,
+                       variant=args.variant or meta.get('variant') or '32s',
+                       ctx=args.devices)
+    load_checkpoint(path, net, devices=args.devices)
+    net.hybridize(static_alloc=True)
+    outputs = [args.out_dir / f'{image.stem}.png' for image in args.images]
+    if len(set(outputs)) != len(outputs):
+        raise ValueError('two images have the same file name stem; their '
+                         'outputs would overwrite each other')
+    existing = [str(o) for o in outputs if o.exists()]
+    if existing and not args.overwrite:
+        more = f' (and {len(existing) - 1} more)' if len(existing) > 1 else ''
+        raise FileExistsError(f'{existing[0]} exists{more}; pass --overwrite '
+                              f'to replace it')
+    args.out_dir.mkdir(parents=True, exist_ok=True)
+    for image_path, out in zip(args.images, outputs):
+        try:
+            with Image.open(image_path) as im:
+                im.load()
+                image = im.convert('RGBA' if 'A' in im.getbands() else 'RGB')
+        except FileNotFoundError:
+            raise FileNotFoundError(f'no image at {image_path}') from None
+        except (UnidentifiedImageError, OSError) as e:
+            raise ValueError(f'{image_path} is not a readable image ({e})') \
+                from None
+        import numpy as np
+        pixels = np.asarray(image)
+        pred = predict(net, pixels, args.devices)
+        picture = overlay(pixels, pred) if args.overlay else label2image(pred)
+        Image.fromarray(picture).save(out)
+        print(f'{image_path} -> {out} ({pred.shape[0]}x{pred.shape[1]})')
+
+
+def run_download(args):
+    from d2lfcn.data import VOC_URL, download_voc
+    voc_dir = download_voc(args.data_dir, url=args.url or VOC_URL)
+    print(f'Pascal VOC 2012 is in {voc_dir}')
+
+
+def main(argv=None):
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    run = {'train': run_train, 'predict': run_predict,
+           'download-voc': run_download}[args.command]
+    try:
+        run(args)
+    except (ValueError, TypeError, FileNotFoundError, FileExistsError,
+            ConnectionError) as e:
+        print(f'python -m d2lfcn {args.command}: error: {e}', file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print('interrupted; the last complete checkpoint is kept',
+              file=sys.stderr)
+        return 130
+    return 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())

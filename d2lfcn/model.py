@@ -1,0 +1,187 @@
+"""Chapter 4 (and 7): Fully Convolutional Networks on a Gluon ResNet-18 v2.
+
+FCN-32s scores the stride-32 features of the backbone with a 1x1
+convolution and upsamples the scores 32x with a transposed convolution that
+starts as a bilinear resize. FCN-16s and FCN-8s (chapter 7) add scores of the
+stride-16 and stride-8 features on the way up (Long et al., CVPR 2015).
+Inputs are (N, 3, H, W) float32 images normalised with the ImageNet mean and
+standard deviation; outputs are (N, num_classes, H, W) class scores, for any
+H and W (see ``FCN.hybrid_forward`` for sizes that are not multiples of 32).
+"""
+import contextlib
+import io
+import os
+import warnings
+from pathlib import Path
+
+import mxnet as mx
+from mxnet import init, nd
+from mxnet.gluon import nn
+from mxnet.gluon.model_zoo import model_store, vision
+
+from d2lfcn.upsampling import bilinear_kernel
+
+VARIANTS = ('32s', '16s', '8s')
+"""The FCN variants: the stride of the coarsest prediction they upsample."""
+PRETRAINED_NAME = 'resnet18_v2'
+"""The Gluon model-zoo network used as the backbone."""
+
+
+@init.register
+class BilinearUpsampling(init.Initializer):
+    """Initialises a Conv2DTranspose weight (C, C, k, k) with bilinear_kernel.
+
+    Unlike mxnet.init.Bilinear, which fills every (input, output) channel
+    pair and so mixes the class scores, this keeps channel c in channel c.
+    """
+
+    def _init_weight(self, name, arr):
+        c_in, c_out, k_h, k_w = arr.shape
+        if k_h != k_w:
+            raise ValueError(f'{name}: a bilinear kernel is square, got '
+                             f'{k_h}x{k_w}')
+        arr[:] = bilinear_kernel(c_in, c_out, k_h)
+
+
+def bilinear_upsampler(channels, scale):
+    """A Conv2DTranspose that upsamples `channels` maps by the integer
+    `scale` (kernel 2 * scale, stride scale, padding scale / 2), initialised
+    as a bilinear resize and learnable. (N, C, h, w) -> (N, C, h*s, w*s)."""
+    if scale < 2 or scale % 2:
+        raise ValueError(f'scale must be an even integer >= 2, got {scale!r}')
+    return nn.Conv2DTranspose(channels, kernel_size=2 * scale, strides=scale,
+                              padding=scale // 2, in_channels=channels,
+                              use_bias=False,
+                              weight_initializer=BilinearUpsampling())
+
+
+class FCN(nn.HybridBlock):
+    """FCN-32s, -16s or -8s on the feature stages of a ResNet-18 v2.
+
+    features: the backbone's ``features`` block (its global pooling and
+    flattening are not used); num_classes: classes scored per pixel;
+    variant: '32s', '16s' or '8s'.
+    """
+
+    def __init__(self, features, num_classes=21, variant='32s', **kwargs):
+        super().__init__(**kwargs)
+        if variant not in VARIANTS:
+            raise ValueError(f'variant must be one of {VARIANTS}, got '
+                             f'{variant!r}')
+        self.variant = variant
+        self.num_classes = num_classes
+        with self.name_scope():
+            # ResNet-18 v2 features: stem and stages 1-2 end at stride 8
+            # (128 channels), stage 3 at 16 (256), stage 4 + BN/ReLU at 32 (512)
+            self.to_stride8 = nn.HybridSequential()
+            self.to_stride8.add(*features[:7])
+            self.to_stride16 = features[7]
+            self.to_stride32 = nn.HybridSequential()
+            self.to_stride32.add(*features[8:11])
+            self.score32 = nn.Conv2D(num_classes, kernel_size=1,
+                                     in_channels=512)
+            if variant == '32s':
+                self.up_final = bilinear_upsampler(num_classes, 32)
+            else:
+                # skip scores start at zero: training begins from FCN-32s
+                self.score16 = nn.Conv2D(num_classes, kernel_size=1,
+                                         in_channels=256,
+                                         weight_initializer=init.Zero())
+                self.up32to16 = bilinear_upsampler(num_classes, 2)
+                if variant == '16s':
+                    self.up_final = bilinear_upsampler(num_classes, 16)
+                else:
+                    self.score8 = nn.Conv2D(num_classes, kernel_size=1,
+                                            in_channels=128,
+                                            weight_initializer=init.Zero())
+                    self.up16to8 = bilinear_upsampler(num_classes, 2)
+                    self.up_final = bilinear_upsampler(num_classes, 8)
+
+    def head(self):
+        """The layers FCN adds on top of the backbone, in forward order."""
+        names = ('score32', 'up32to16', 'score16', 'up16to8', 'score8',
+                 'up_final')
+        return [getattr(self, n) for n in names if hasattr(self, n)]
+
+    def hybrid_forward(self, F, x):
+        """x: (N, 3, H, W) -> scores (N, num_classes, H, W).
+
+        Every stride-2 layer of ResNet rounds up, so the stride-32 map has
+        ceil(H / 32) rows and upsampling it gives 32 * ceil(H / 32) >= H rows;
+        the extra bottom rows and right columns (which look at the zero
+        padding past the image) are cropped away, so any H, W >= 1 work.
+        """
+        f8 = self.to_stride8(x)
+        f16 = self.to_stride16(f8)
+        scores = self.score32(self.to_stride32(f16))
+        if self.variant != '32s':
+            scores = F.slice_like(self.up32to16(scores), f16, axes=(2, 3))
+            scores = scores + self.score16(f16)
+        if self.variant == '8s':
+            scores = F.slice_like(self.up16to8(scores), f8, axes=(2, 3))
+            scores = scores + self.score8(f8)
+        return F.slice_like(self.up_final(scores), x, axes=(2, 3))
+
+
+def fcn_resnet18(num_classes=21, pretrained=True, variant='32s', weights=None,
+                 ctx=None, root=None):
+    """Build an FCN on ResNet-18 v2 and initialise all of its parameters.
+
+    num_classes: classes per pixel (21 for Pascal VOC: background + 20).
+    pretrained: start the backbone from the Gluon model zoo's ImageNet
+    weights (cached in `root`, default ~/.mxnet/models). If they cannot be
+    found or downloaded, warn once and start from random weights.
+    weights: path of a backbone .params file to use instead of the zoo.
+    ctx: a context or list of contexts (default: the CPU).
+    The head (1x1 score layers: Xavier, skip scores: zeros; transposed
+    convolutions: bilinear) is always freshly initialised.
+    """
+    if isinstance(num_classes, bool) or not isinstance(num_classes, int) \
+            or num_classes < 2:
+        raise ValueError(f'num_classes must be an integer >= 2, got '
+                         f'{num_classes!r}')
+    ctx = ctx or mx.cpu()
+    backbone = vision.resnet18_v2(pretrained=False)
+    source = weights or (pretrained and pretrained_backbone_file(root))
+    if source:
+        try:
+            backbone.load_parameters(str(source), ctx=ctx)
+        except Exception as e:
+            raise ValueError(f'cannot load backbone weights from {source}: '
+                             f'{e}. Pass a ResNet-18 v2 .params file from the '
+                             f'Gluon model zoo, or pretrained=False') from None
+    else:
+        backbone.initialize(init.Xavier(), ctx=ctx)
+    net = FCN(backbone.features, num_classes, variant)
+    for block in net.head():
+        # each layer's own initialiser (bilinear, zeros, zero bias) wins
+        # over this default, which only the 1x1 score32 weight uses
+        block.initialize(init.Xavier(), ctx=ctx)
+    # layers whose input sizes Gluon infers get their weights on a first
+    # forward pass: make one now, so every parameter exists from here on
+    first = ctx[0] if isinstance(ctx, (list, tuple)) else ctx
+    net(nd.zeros((1, 3, 32, 32), ctx=first))
+    return net
+
+
+def pretrained_backbone_file(root=None):
+    """Path of the cached ImageNet weights of ResNet-18 v2, or None.
+
+    Looks in `root` (default: $MXNET_HOME/models, usually ~/.mxnet/models),
+    downloads the file there if it is missing and the network allows, checks
+    its SHA-1, and on failure warns with what to do and returns None.
+    """
+    root = Path(root or os.path.join(mx.base.data_dir(), 'models'))
+    try:
+        # MXNet prints every download attempt; keep a failure to one warning
+        with contextlib.redirect_stdout(io.StringIO()):
+            return model_store.get_model_file(PRETRAINED_NAME, root=str(root))
+    except Exception as e:
+        name = f'{PRETRAINED_NAME}-{model_store.short_hash(PRETRAINED_NAME)}'
+        warnings.warn(
+            f'No pretrained {PRETRAINED_NAME} weights: {name}.params is not in '
+            f'{root} and could not be downloaded ({type(e).__name__}). The '
+            f'backbone starts from random weights, so it learns much more '
+            f'slowly. To use the ImageNet weights offline, copy {name}.params '
+            f'into {root} (or pass weights=PATH).', stacklevel=3)
+        return None

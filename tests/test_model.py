@@ -1,0 +1,152 @@
+"""FCN on ResNet-18: shapes for any input size, initialisation, weights."""
+import warnings
+
+import mxnet as mx
+import numpy as np
+import pytest
+from mxnet import nd
+from mxnet.gluon.model_zoo import vision
+
+import d2lfcn
+from d2lfcn.model import FCN, VARIANTS, bilinear_upsampler, fcn_resnet18
+
+SIZES = [(320, 480), (224, 224), (100, 77), (33, 31), (32, 32), (31, 65),
+         (1, 1), (17, 250)]
+
+
+@pytest.fixture(scope='module', params=VARIANTS)
+def net(request):
+    mx.random.seed(0)
+    net = fcn_resnet18(21, pretrained=False, variant=request.param)
+    net.hybridize()
+    return net
+
+
+@pytest.mark.parametrize('size', SIZES)
+def test_output_has_the_input_size(net, size):
+    out = net(nd.random.normal(shape=(2, 3) + size))
+    assert out.shape == (2, 21) + size
+
+
+def test_upsampling_layers_start_bilinear(net):
+    for layer in net.head():
+        if 'conv2dtranspose' in type(layer).__name__.lower():
+            w = layer.weight.data().asnumpy()
+            k = w.shape[-1]
+            expected = d2lfcn.bilinear_kernel(21, 21, k).asnumpy()
+            np.testing.assert_array_equal(w, expected)
+
+
+def test_score_layer_is_xavier_and_skip_scores_are_zero(net):
+    w = net.score32.weight.data().asnumpy()
+    assert w.std() > 0 and not np.allclose(w, 0)
+    assert np.all(net.score32.bias.data().asnumpy() == 0)
+    for name in ('score16', 'score8'):
+        if hasattr(net, name):
+            assert not getattr(net, name).weight.data().asnumpy().any()
+
+
+def test_parameter_count_of_fcn32s():
+    net = fcn_resnet18(21, pretrained=False)
+    count = sum(p.data().size for p in net.collect_params().values())
+    backbone = vision.resnet18_v2(pretrained=False)
+    backbone.initialize()
+    backbone(nd.zeros((1, 3, 32, 32)))
+    features = sum(p.data().size for name, p in
+                   backbone.collect_params().items() if 'dense' not in name)
+    assert count == features + 512 * 21 + 21 + 21 * 21 * 64 * 64
+
+
+def test_skip_branches_contribute_nothing_at_initialisation():
+    """At init FCN-16s/8s give what the same upsampling chain gives without
+    the skip scores (two chained bilinear upsamplings are not one)."""
+    mx.random.seed(1)
+    for variant in ('16s', '8s'):
+        net = fcn_resnet18(5, pretrained=False, variant=variant)
+        x = nd.random.normal(shape=(1, 3, 96, 130))
+        out = net(x).asnumpy()
+        f8 = net.to_stride8(x)
+        f16 = net.to_stride16(f8)
+        s = net.score32(net.to_stride32(f16))
+        s = nd.slice_like(net.up32to16(s), f16, axes=(2, 3))
+        if variant == '8s':
+            s = nd.slice_like(net.up16to8(s), f8, axes=(2, 3))
+        chain = nd.slice_like(net.up_final(s), x, axes=(2, 3)).asnumpy()
+        np.testing.assert_allclose(out, chain, rtol=1e-5, atol=1e-5)
+        # and the skip layers are really wired in: non-zero skips change it
+        getattr(net, 'score16').weight.set_data(
+            nd.ones_like(net.score16.weight.data()) * 0.01)
+        assert not np.allclose(net(x).asnumpy(), out, atol=1e-4)
+
+
+def test_pretrained_offline_warns_once_and_uses_random_weights(tmp_path):
+    with pytest.warns(UserWarning, match='No pretrained resnet18_v2 weights') \
+            as record:
+        net = fcn_resnet18(21, pretrained=True, root=tmp_path)
+    assert len([w for w in record
+                if 'No pretrained' in str(w.message)]) == 1
+    assert 'copy resnet18_v2-' in str(record[0].message)
+    assert net(nd.zeros((1, 3, 64, 64))).shape == (1, 21, 64, 64)
+
+
+def test_pretrained_uses_a_cached_file(tmp_path, monkeypatch):
+    from mxnet.gluon.model_zoo import model_store
+    backbone = vision.resnet18_v2(pretrained=False)
+    backbone.initialize(mx.init.Normal(0.5))
+    backbone(nd.zeros((1, 3, 32, 32)))
+    path = tmp_path / 'resnet18_v2.params'
+    backbone.save_parameters(str(path))
+    monkeypatch.setattr(model_store, 'get_model_file',
+                        lambda name, root: str(path))
+    with warnings.catch_warnings():
+        warnings.simplefilter('error', UserWarning)
+        net = fcn_resnet18(21, pretrained=True, root=tmp_path)
+    np.testing.assert_array_equal(
+        net.to_stride8[1].weight.data().asnumpy(),
+        backbone.features[1].weight.data().asnumpy())
+
+
+def test_weights_file_is_loaded_and_bad_files_are_named(tmp_path):
+    backbone = vision.resnet18_v2(pretrained=False)
+    backbone.initialize(mx.init.Normal(0.5))
+    backbone(nd.zeros((1, 3, 32, 32)))
+    good = tmp_path / 'backbone.params'
+    backbone.save_parameters(str(good))
+    net = fcn_resnet18(21, weights=good)
+    np.testing.assert_array_equal(
+        net.to_stride32[0][0].conv1.weight.data().asnumpy(),
+        backbone.features[8][0].conv1.weight.data().asnumpy())
+    bad = tmp_path / 'corrupt.params'
+    bad.write_bytes(b'not a params file')
+    with pytest.raises(ValueError, match='cannot load backbone weights from '
+                                         + str(bad)):
+        fcn_resnet18(21, weights=bad)
+
+
+def test_multi_device_initialisation():
+    devices = [mx.cpu(0), mx.cpu(1)]
+    net = fcn_resnet18(4, pretrained=False, variant='8s', ctx=devices)
+    for p in net.collect_params().values():
+        assert p.list_ctx() == devices
+    outs = [net(nd.ones((1, 3, 40, 40), ctx=d)) for d in devices]
+    np.testing.assert_allclose(outs[0].asnumpy(), outs[1].asnumpy(),
+                               rtol=1e-5)
+
+
+@pytest.mark.parametrize('kwargs,words', [
+    ({'num_classes': 1}, 'num_classes must be an integer >= 2'),
+    ({'num_classes': 2.5}, 'num_classes must be an integer >= 2'),
+    ({'variant': '4s'}, "variant must be one of ('32s', '16s', '8s')"),
+])
+def test_bad_arguments(kwargs, words):
+    args = dict(num_classes=21, pretrained=False)
+    args.update(kwargs)
+    with pytest.raises(ValueError) as info:
+        fcn_resnet18(**args)
+    assert words in str(info.value)
+
+
+def test_bilinear_upsampler_rejects_odd_scales():
+    with pytest.raises(ValueError, match='even integer'):
+        bilinear_upsampler(3, 3)
+    assert isinstance(FCN, type)

@@ -1,0 +1,142 @@
+"""Whole-image prediction of any size and format, colouring, and the
+command line."""
+import subprocess
+import sys
+
+import mxnet as mx
+import numpy as np
+import pytest
+from PIL import Image
+
+from conftest import ROOT
+from d2lfcn.data import VOC_COLORMAP
+from d2lfcn.model import fcn_resnet18
+from d2lfcn.prediction import as_rgb_image, label2image, overlay, predict
+
+
+@pytest.fixture(scope='module')
+def net():
+    mx.random.seed(0)
+    net = fcn_resnet18(21, pretrained=False)
+    net.hybridize(static_alloc=True)
+    return net
+
+
+@pytest.mark.parametrize('shape', [(1, 1), (31, 33), (64, 64), (97, 250),
+                                   (333, 500), (20, 17, 1), (45, 60, 3),
+                                   (45, 60, 4)])
+def test_output_size_always_equals_input_size(net, shape):
+    rng = np.random.default_rng(sum(shape))
+    image = rng.integers(0, 256, shape).astype(np.uint8)
+    pred = predict(net, image, [mx.cpu()])
+    assert pred.shape == shape[:2] and pred.dtype == np.int64
+    assert pred.min() >= 0 and pred.max() < 21
+
+
+def test_grey_rgb_and_float_inputs_agree(net):
+    rng = np.random.default_rng(0)
+    grey = rng.integers(0, 256, (40, 50)).astype(np.uint8)
+    rgb = np.repeat(grey[:, :, None], 3, axis=2)
+    a = predict(net, grey, [mx.cpu()])
+    np.testing.assert_array_equal(a, predict(net, rgb, [mx.cpu()]))
+    np.testing.assert_array_equal(a, predict(net, rgb / 255.0, [mx.cpu()]))
+
+
+def test_rgba_is_composited_over_white():
+    rgba = np.zeros((2, 2, 4), np.uint8)
+    rgba[0, 0] = (200, 100, 0, 255)          # opaque
+    rgba[1, 1] = (0, 0, 0, 0)                # transparent
+    rgb = as_rgb_image(rgba)
+    assert tuple(rgb[0, 0]) == (200, 100, 0)
+    assert tuple(rgb[1, 1]) == (255, 255, 255)
+
+
+@pytest.mark.parametrize('image,error,words', [
+    (np.zeros((0, 5, 3), np.uint8), ValueError, 'non-empty'),
+    (np.zeros((5, 5, 2), np.uint8), ValueError, 'has 2 channels'),
+    (np.zeros((2, 5, 5, 3), np.uint8), ValueError, 'got shape (2, 5, 5, 3)'),
+    (np.full((5, 5), 3.0), ValueError, 'outside [0, 1]'),
+    (np.zeros((5, 5), np.int32), TypeError, 'uint8 (0-255) or float (0-1)'),
+])
+def test_bad_images_are_named(net, image, error, words):
+    with pytest.raises(error) as info:
+        predict(net, image, [mx.cpu()])
+    assert words in str(info.value)
+
+
+def test_unknown_device(net):
+    with pytest.raises(ValueError, match='does not exist'):
+        predict(net, np.zeros((8, 8, 3), np.uint8), [mx.gpu(9)])
+
+
+def test_label2image_and_overlay():
+    pred = np.array([[0, 1], [15, 255]])
+    colours = label2image(pred)
+    assert colours.shape == (2, 2, 3) and colours.dtype == np.uint8
+    assert tuple(colours[0, 1]) == tuple(VOC_COLORMAP[1])
+    assert tuple(colours[1, 0]) == tuple(VOC_COLORMAP[15])
+    image = np.full((2, 2, 3), 100, np.uint8)
+    mixed = overlay(image, pred)
+    assert tuple(mixed[0, 0]) == (100, 100, 100)      # background kept
+    assert tuple(mixed[0, 1]) != (100, 100, 100)
+    with pytest.raises(ValueError, match='same size'):
+        overlay(np.zeros((3, 3, 3), np.uint8), pred)
+
+
+def cli(*args, cwd=ROOT):
+    return subprocess.run([sys.executable, '-m', 'd2lfcn', *map(str, args)],
+                          capture_output=True, text=True, cwd=cwd)
+
+
+def test_cli_help_and_bad_arguments():
+    for command in ('train', 'predict', 'download-voc'):
+        result = cli(command, '--help')
+        assert result.returncode == 0 and 'usage:' in result.stdout
+    result = cli('train', '--crop', '320by480')
+    assert result.returncode == 2 and 'HEIGHTxWIDTH' in result.stderr
+    result = cli('train', '--epochs', '0')
+    assert result.returncode == 2 and 'must be > 0' in result.stderr
+    result = cli('train', '--devices', 'gpu7')
+    assert result.returncode == 2 and 'does not exist' in result.stderr
+    assert 'Traceback' not in result.stderr
+
+
+def test_cli_predict_writes_pngs_and_never_overwrites(tmp_path):
+    from mxnet import gluon
+
+    from d2lfcn.training import save_checkpoint
+    net = fcn_resnet18(21, pretrained=False, variant='16s')
+    trainer = gluon.Trainer(net.collect_params(), 'sgd',
+                            {'learning_rate': 0.1})
+    save_checkpoint(tmp_path / 'ckpt', net, trainer, [{'epoch': 1}])
+    photo = tmp_path / 'photo.png'
+    Image.fromarray(np.random.default_rng(0).integers(
+        0, 256, (45, 70, 4)).astype(np.uint8)).save(photo)
+    out = tmp_path / 'out'
+    result = cli('predict', photo, '-o', out, '--checkpoint',
+                 tmp_path / 'ckpt', '--devices', 'cpu')
+    assert result.returncode == 0, result.stderr
+    with Image.open(out / 'photo.png') as im:
+        assert im.size == (70, 45) and im.mode == 'RGB'
+    before = (out / 'photo.png').read_bytes()
+    result = cli('predict', photo, '-o', out, '--checkpoint',
+                 tmp_path / 'ckpt')
+    assert result.returncode == 2 and '--overwrite' in result.stderr
+    assert (out / 'photo.png').read_bytes() == before
+    not_image = tmp_path / 'notes.jpg'
+    not_image.write_text('hello')
+    result = cli('predict', not_image, '-o', tmp_path / 'o2',
+                 '--checkpoint', tmp_path / 'ckpt')
+    assert result.returncode == 2 and 'not a readable image' in result.stderr
+    result = cli('predict', photo, '-o', tmp_path / 'o3', '--checkpoint',
+                 tmp_path / 'ckpt', '--num-classes', '5')
+    assert result.returncode == 2 and 'trained for 21 classes' in result.stderr
+    assert 'Traceback' not in result.stderr
+
+
+def test_cli_download_voc_offline_fails_fast_with_a_hint(tmp_path):
+    # port 9 (discard) on the loopback refuses at once, as offline does
+    result = cli('download-voc', '--data-dir', tmp_path, '--url',
+                 'http://127.0.0.1:9/VOCtrainval_11-May-2012.tar')
+    assert result.returncode == 2
+    assert 'by hand' in result.stderr and 'Traceback' not in result.stderr

@@ -1,0 +1,156 @@
+"""The training loop on two CPU contexts, the loss, evaluation, devices and
+checkpoints."""
+import json
+
+import mxnet as mx
+import numpy as np
+import pytest
+from mxnet import gluon, nd
+
+from conftest import toy_segmentation
+from d2lfcn import training
+from d2lfcn.model import fcn_resnet18
+from d2lfcn.training import (SegmentationLoss, check_devices, evaluate,
+                             list_checkpoints, load_checkpoint, train)
+
+DEVICES = [mx.cpu(0), mx.cpu(1)]
+
+
+def make_run(variant='32s', seed=0, lr=0.05):
+    mx.random.seed(seed)
+    np.random.seed(seed)
+    net = fcn_resnet18(3, pretrained=False, variant=variant, ctx=DEVICES)
+    trainer = gluon.Trainer(net.collect_params(), 'sgd',
+                            {'learning_rate': lr, 'momentum': 0.9,
+                             'wd': 1e-4})
+    train_iter = gluon.data.DataLoader(toy_segmentation(16), 4, shuffle=True,
+                                       last_batch='discard')
+    return net, trainer, train_iter
+
+
+@pytest.mark.parametrize('variant', ['32s', '16s', '8s'])
+def test_loss_falls_on_two_devices(variant):
+    net, trainer, train_iter = make_run(variant)
+    history = train(net, train_iter, toy_segmentation(4, 50, 70, seed=1),
+                    SegmentationLoss(), trainer, 6, DEVICES, plot=False)
+    losses = [h['train_loss'] for h in history]
+    assert len(history) == 6
+    assert np.mean(losses[-2:]) < 0.8 * losses[0], losses
+    for p in net.collect_params().values():
+        assert p.list_ctx() == DEVICES
+        a, b = (d.asnumpy() for d in p.list_data())
+        # weights by summed gradients, BatchNorm statistics by averaging
+        np.testing.assert_array_equal(a, b)
+    for key in ('val_pixel_accuracy', 'val_mean_iou', 'train_mean_iou',
+                'images_per_second', 'seconds'):
+        assert all(np.isfinite(h[key]) for h in history)
+
+
+def test_segmentation_loss_ignores_255():
+    rng = np.random.default_rng(0)
+    scores = rng.normal(size=(2, 4, 3, 5)).astype('float32')
+    label = rng.integers(0, 4, (2, 3, 5)).astype('float32')
+    label[0, 0] = 255
+    label[1] = 255                                   # all ignored
+    got = SegmentationLoss()(nd.array(scores), nd.array(label)).asnumpy()
+    logp = scores - np.log(np.exp(scores).sum(axis=1, keepdims=True))
+    valid = label[0] != 255
+    rows, cols = np.nonzero(valid)
+    expected0 = -logp[0, label[0][valid].astype(int), rows, cols].mean()
+    np.testing.assert_allclose(got, [expected0, 0], rtol=1e-5)
+    # changing the scores of ignored pixels changes nothing
+    scores[0, :, 0] += 100
+    again = SegmentationLoss()(nd.array(scores), nd.array(label)).asnumpy()
+    np.testing.assert_allclose(again, got, rtol=1e-5)
+
+
+def test_evaluate_scores_whole_images_of_any_size():
+    net = fcn_resnet18(3, pretrained=False)
+    data = [(nd.random.normal(shape=(3, h, w)), nd.zeros((h, w)))
+            for h, w in ((40, 50), (33, 71), (64, 64))]
+    metric = evaluate(net, data, DEVICES)
+    assert metric.confusion.sum() == 40 * 50 + 33 * 71 + 64 * 64
+
+
+def test_devices_are_checked():
+    assert check_devices(mx.cpu()) == [mx.cpu()]
+    assert check_devices(['cpu', 'cpu:1']) == DEVICES
+    with pytest.raises(ValueError, match='gpu.7. does not exist'):
+        check_devices([mx.gpu(7)])
+    with pytest.raises(ValueError, match="unknown device 'tpu0'"):
+        check_devices(['tpu0'])
+    with pytest.raises(ValueError, match='devices is empty'):
+        check_devices([])
+    with pytest.raises(ValueError, match='lists a device twice'):
+        check_devices([mx.cpu(0), mx.cpu(0)])
+    with pytest.raises(TypeError, match='must be MXNet contexts'):
+        check_devices([0])
+    assert training.try_all_gpus() == [mx.cpu()] or \
+        mx.context.num_gpus() > 0
+    assert training.try_gpu(3) in (mx.cpu(), mx.gpu(3))
+
+
+def test_amp_is_off_on_the_cpu():
+    net, trainer, train_iter = make_run()
+    with pytest.warns(UserWarning, match='amp=True needs GPUs'):
+        history = train(net, train_iter, None, SegmentationLoss(), trainer,
+                        1, DEVICES, amp=True, plot=False)
+    assert len(history) == 1
+
+
+def test_checkpoints_resume_and_never_overwrite(tmp_path):
+    ckpt = tmp_path / 'ckpt'
+    net, trainer, train_iter = make_run()
+    first = train(net, train_iter, None, SegmentationLoss(), trainer, 2,
+                  DEVICES, checkpoint_dir=ckpt, plot=False)
+    assert [p.name for p in list_checkpoints(ckpt)] == ['epoch-0001',
+                                                        'epoch-0002']
+    saved = {k: v.data(mx.cpu(0)).asnumpy()
+             for k, v in net._collect_params_with_prefix().items()}
+    # a second run into the same folder must ask before overwriting
+    net2, trainer2, _ = make_run(seed=5)
+    with pytest.raises(FileExistsError, match='pass resume=True'):
+        train(net2, train_iter, None, SegmentationLoss(), trainer2, 3,
+              DEVICES, checkpoint_dir=ckpt, plot=False)
+    # a run killed while writing epoch 3 leaves a partial folder behind
+    partial = ckpt / '.epoch-0003.12345.partial'
+    partial.mkdir()
+    (partial / 'net.params').write_bytes(b'half')
+    history = train(net2, train_iter, None, SegmentationLoss(), trainer2, 3,
+                    DEVICES, checkpoint_dir=ckpt, resume=True, plot=False)
+    assert [h['epoch'] for h in history] == [1, 2, 3]
+    assert history[:2] == first
+    assert not partial.exists()
+    # resumed from epoch 2's weights, not from net2's own random start
+    loaded = fcn_resnet18(3, pretrained=False)
+    assert load_checkpoint(ckpt / 'epoch-0002', loaded) == first
+    for k, v in loaded._collect_params_with_prefix().items():
+        np.testing.assert_array_equal(v.data().asnumpy(), saved[k])
+    # only the newest two are kept
+    assert [p.name for p in list_checkpoints(ckpt)] == ['epoch-0002',
+                                                        'epoch-0003']
+    meta = json.loads((ckpt / 'epoch-0003' / 'meta.json').read_text())
+    assert meta['epoch'] == 3 and meta['num_classes'] == 3
+
+
+def test_bad_checkpoints_are_named(tmp_path):
+    ckpt = tmp_path / 'ckpt'
+    net, trainer, train_iter = make_run()
+    train(net, train_iter, None, SegmentationLoss(), trainer, 1, DEVICES,
+          checkpoint_dir=ckpt, plot=False)
+    good = ckpt / 'epoch-0001'
+    with pytest.raises(ValueError, match='trained for 3 classes, the model '
+                                         'has 21'):
+        load_checkpoint(good, fcn_resnet18(21, pretrained=False))
+    with pytest.raises(ValueError, match='parameters of another model'):
+        load_checkpoint(good, fcn_resnet18(3, pretrained=False,
+                                           variant='8s'))
+    with pytest.raises(FileNotFoundError, match='no checkpoint at'):
+        load_checkpoint(tmp_path / 'nothing.params', net)
+    corrupt = tmp_path / 'corrupt.params'
+    corrupt.write_bytes(b'\x00garbage')
+    with pytest.raises(ValueError, match='cannot load .*corrupt.params'):
+        load_checkpoint(corrupt, fcn_resnet18(3, pretrained=False))
+    (good / 'meta.json').write_text('{not json')
+    with pytest.raises(ValueError, match='meta.json is missing or corrupt'):
+        load_checkpoint(good, net)
