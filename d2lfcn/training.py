@@ -199,6 +199,8 @@ def train(net, train_iter, test_iter, loss, trainer, num_epochs, devices,
         if plot:
             figure, handle = _plot_live(history, num_epochs, figure, handle)
         print(_epoch_line(row), flush=True)
+    if plot and history and figure is None:     # a finished run, reused
+        figure, handle = _plot_live(history, num_epochs, figure, handle)
     if figure is not None:
         import matplotlib.pyplot as plt
         plt.close(figure)
