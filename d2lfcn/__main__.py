@@ -129,21 +129,18 @@ def run_train(args):
 
 
 def _checkpoint_meta(path):
-    import json
-
-    from d2lfcn.training import list_checkpoints
+    """(checkpoint, its meta dict): a train --checkpoint-dir means its newest."""
+    from d2lfcn.training import list_checkpoints, read_checkpoint_meta
     if path.is_dir() and not (path / 'meta.json').exists():
         found = list_checkpoints(path)
         if not found:
             raise FileNotFoundError(f'{path} holds no complete checkpoint')
         path = found[-1]
-    meta = {}
-    if path.is_dir():
-        meta = json.loads((path / 'meta.json').read_text())
-    return path, meta
+    return path, read_checkpoint_meta(path)
 
 
 def run_predict(args):
+    import numpy as np
     from PIL import Image, UnidentifiedImageError
 
     from d2lfcn.model import fcn_resnet18
@@ -176,7 +173,6 @@ def run_predict(args):
         except (UnidentifiedImageError, OSError) as e:
             raise ValueError(f'{image_path} is not a readable image ({e})') \
                 from None
-        import numpy as np
         pixels = np.asarray(image)
         pred = predict(net, pixels, args.devices)
         picture = overlay(pixels, pred) if args.overlay else label2image(pred)

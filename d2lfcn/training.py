@@ -333,6 +333,19 @@ def list_checkpoints(checkpoint_dir):
     return sorted(found)
 
 
+def read_checkpoint_meta(path):
+    """The meta.json of a checkpoint folder as a dict ({} for a .params
+    file); ValueError naming the file if it is missing or corrupt."""
+    path = Path(path)
+    if not path.is_dir():
+        return {}
+    try:
+        return json.loads((path / 'meta.json').read_text())
+    except (OSError, ValueError) as e:
+        raise ValueError(f'{path / "meta.json"} is missing or corrupt '
+                         f'({e}); this is not a complete checkpoint') from None
+
+
 def load_checkpoint(path, net, trainer=None, devices=None):
     """Load a checkpoint folder (or a net.params file) into net (and trainer).
 
@@ -346,11 +359,7 @@ def load_checkpoint(path, net, trainer=None, devices=None):
         raise FileNotFoundError(f'no checkpoint at {params}')
     history = []
     if path.is_dir():
-        try:
-            meta = json.loads((path / 'meta.json').read_text())
-        except (OSError, ValueError) as e:
-            raise ValueError(f'{path / "meta.json"} is missing or corrupt '
-                             f'({e}); this is not a complete checkpoint') from None
+        meta = read_checkpoint_meta(path)
         if meta.get('num_classes') not in (None, net.num_classes):
             raise ValueError(
                 f'{path} was trained for {meta["num_classes"]} classes, the '
