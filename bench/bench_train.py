@@ -21,7 +21,10 @@ the whole validation images is timed. Not a test.
 
     pip install --no-deps d2l==1.0.3      # into .venv, for the reference
     .venv/bin/python bench/bench_train.py [--crop 320x480] [--batch-size 8]
-        [--epochs 2] [--devices cpu0] [--num-train 64]
+        [--epochs 2] [--devices cpu0] [--num-train 64] [--repeat 3]
+
+Each side runs --repeat times, alternating; the speed-up is printed for
+every pair and as the median.
 """
 import argparse
 import json
@@ -112,8 +115,12 @@ def main():
     parser.add_argument('--devices', default='cpu0')
     parser.add_argument('--num-train', type=int, default=64)
     parser.add_argument('--num-val', type=int, default=24)
+    parser.add_argument('--repeat', type=int, default=3,
+                        help='runs of each, alternating (default 3)')
     parser.add_argument('--child', help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.repeat < 1:
+        parser.error(f'--repeat must be at least 1, got {args.repeat}')
     crop = tuple(int(v) for v in args.crop.split('x'))
     if args.child:
         from d2lfcn.training import check_devices
@@ -129,26 +136,34 @@ def main():
     print(f'data: {voc_dir} ({args.num_train} train, {args.num_val} val), '
           f'crop {args.crop}, batch {args.batch_size}, {args.epochs} epochs, '
           f'devices {args.devices}')
-    results = {}
-    for impl in ('reference', 'ours'):
-        proc = subprocess.run(
-            [sys.executable, __file__, '--child', impl, '--crop', args.crop,
-             '--batch-size', str(args.batch_size), '--epochs',
-             str(args.epochs), '--devices', args.devices],
-            capture_output=True, text=True,
-            env=dict(os.environ, BENCH_VOC_DIR=str(voc_dir)))
-        lines = [l for l in proc.stdout.splitlines() if l.startswith('RESULT ')]
-        if proc.returncode or not lines:
-            sys.exit(f'{impl} failed:\n{proc.stderr[-3000:]}')
-        results[impl] = json.loads(lines[-1][7:])
-        r = results[impl]
-        print(f'{impl:9s}: {r["images"]} training images in '
-              f'{r["seconds"]:.1f} s = {r["images"] / r["seconds"]:.2f} '
-              f'images/s' + (f'   (d2l itself reports: {r["d2l_says"]})'
-                             if r.get('d2l_says') else ''))
-    ref, our = results['reference'], results['ours']
-    speedup = (our['images'] / our['seconds']) / (ref['images'] / ref['seconds'])
-    print(f'speed-up of d2lfcn.train over d2l.train_ch13: {speedup:.2f}x')
+    speeds = {'reference': [], 'ours': []}
+    for run in range(args.repeat):       # alternate, so drift hits both
+        for impl in ('reference', 'ours'):
+            proc = subprocess.run(
+                [sys.executable, __file__, '--child', impl, '--crop',
+                 args.crop, '--batch-size', str(args.batch_size), '--epochs',
+                 str(args.epochs), '--devices', args.devices],
+                capture_output=True, text=True,
+                env=dict(os.environ, BENCH_VOC_DIR=str(voc_dir)))
+            lines = [l for l in proc.stdout.splitlines()
+                     if l.startswith('RESULT ')]
+            if proc.returncode or not lines:
+                sys.exit(f'{impl} failed:\n{proc.stderr[-3000:]}')
+            r = json.loads(lines[-1][7:])
+            speeds[impl].append(r['images'] / r['seconds'])
+            if impl == 'ours':
+                our = r
+            print(f'run {run + 1} {impl:9s}: {r["images"]} training images '
+                  f'in {r["seconds"]:.1f} s = {speeds[impl][-1]:.2f} images/s'
+                  + (f'   (d2l itself reports: {r["d2l_says"]})'
+                     if r.get('d2l_says') else ''), flush=True)
+    ratios = [o / r for o, r in zip(speeds['ours'], speeds['reference'])]
+    median = lambda xs: sorted(xs)[len(xs) // 2]
+    print(f'speed-up of d2lfcn.train over d2l.train_ch13 per run: '
+          + ', '.join(f'{x:.2f}x' for x in ratios))
+    print(f'median: reference {median(speeds["reference"]):.2f} images/s, '
+          f'ours {median(speeds["ours"]):.2f} images/s, speed-up '
+          f'{median(ratios):.2f}x')
     print(f'one full-image evaluation pass: {our["eval_images"]} whole '
           f'validation images ({our["eval_pixels"] / 1e6:.1f} M pixels) in '
           f'{our["eval_seconds"]:.1f} s')

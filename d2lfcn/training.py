@@ -81,7 +81,9 @@ class SegmentationLoss(gluon.HybridBlock):
     def hybrid_forward(self, F, scores, label):
         valid = label != self.ignore_index
         safe_label = F.where(valid, label, F.zeros_like(label))
-        nll = -F.pick(F.log_softmax(scores, axis=1), safe_label, axis=1)
+        # classes last: (N, H, W, C), so each softmax reads adjacent numbers
+        log_p = F.log_softmax(F.transpose(scores, axes=(0, 2, 3, 1)), axis=-1)
+        nll = -F.pick(log_p, safe_label, axis=-1)
         per_image = F.sum(nll * valid, axis=(1, 2))
         return per_image / F.maximum(F.sum(valid, axis=(1, 2)), 1)
 

@@ -5,7 +5,7 @@ import json
 import mxnet as mx
 import numpy as np
 import pytest
-from mxnet import gluon, nd
+from mxnet import autograd, gluon, nd
 
 from conftest import toy_segmentation
 from d2lfcn import training
@@ -62,6 +62,28 @@ def test_segmentation_loss_ignores_255():
     scores[0, :, 0] += 100
     again = SegmentationLoss()(nd.array(scores), nd.array(label)).asnumpy()
     np.testing.assert_allclose(again, got, rtol=1e-5)
+
+
+@pytest.mark.parametrize('hybridize', [False, True])
+def test_segmentation_loss_gradient_is_softmax_minus_one_hot(hybridize):
+    rng = np.random.default_rng(1)
+    scores = rng.normal(size=(2, 5, 4, 6)).astype('float32')
+    label = rng.integers(0, 5, (2, 4, 6)).astype('float32')
+    label[0, :, :2] = 255
+    loss = SegmentationLoss()
+    if hybridize:
+        loss.hybridize(static_alloc=True)
+    x = nd.array(scores)
+    x.attach_grad()
+    with autograd.record():
+        value = loss(x, nd.array(label))
+    value.backward()
+    p = np.exp(scores) / np.exp(scores).sum(axis=1, keepdims=True)
+    valid = label != 255
+    one_hot = np.eye(5)[np.where(valid, label, 0).astype(int)]   # N, H, W, C
+    expected = (p - one_hot.transpose(0, 3, 1, 2)) * valid[:, None]
+    expected /= valid.sum(axis=(1, 2))[:, None, None, None]
+    np.testing.assert_allclose(x.grad.asnumpy(), expected, atol=1e-6)
 
 
 def test_evaluate_scores_whole_images_of_any_size():
