@@ -136,6 +136,7 @@ def train(net, train_iter, test_iter, loss, trainer, num_epochs, devices,
     train_iter: batches (X (B, 3, h, w), y (B, h, w)); test_iter: data for
     evaluate() (whole images or batches), or None. loss: e.g.
     SegmentationLoss(); trainer: a gluon.Trainer over net's parameters.
+    net, and loss if it is a HybridBlock, are hybridized (static_alloc).
     devices: contexts (try_all_gpus()); each batch is split over them.
     checkpoint_dir: save net, trainer and history there after every epoch;
     resume=True continues from the last complete checkpoint in it.
@@ -150,6 +151,8 @@ def train(net, train_iter, test_iter, loss, trainer, num_epochs, devices,
     num_epochs = d2lfcn.validate.int_at_least(num_epochs, 'num_epochs', 0)
     net.collect_params().reset_ctx(devices)
     net.hybridize(static_alloc=True)
+    if isinstance(loss, gluon.HybridBlock):     # e.g. SegmentationLoss
+        loss.hybridize(static_alloc=True)
     use_amp = _setup_amp(amp, devices, trainer)
     history, start = [], 0
     if checkpoint_dir is not None:
