@@ -80,22 +80,18 @@ class FCN(nn.HybridBlock):
             self.to_stride32.add(*features[8:11])
             self.score32 = nn.Conv2D(num_classes, kernel_size=1,
                                      in_channels=512)
-            if variant == '32s':
-                self.up_final = bilinear_upsampler(num_classes, 32)
-            else:
-                # skip scores start at zero: training begins from FCN-32s
+            # skip scores start at zero: training begins from FCN-32s
+            if variant != '32s':
                 self.score16 = nn.Conv2D(num_classes, kernel_size=1,
                                          in_channels=256,
                                          weight_initializer=init.Zero())
                 self.up32to16 = bilinear_upsampler(num_classes, 2)
-                if variant == '16s':
-                    self.up_final = bilinear_upsampler(num_classes, 16)
-                else:
-                    self.score8 = nn.Conv2D(num_classes, kernel_size=1,
-                                            in_channels=128,
-                                            weight_initializer=init.Zero())
-                    self.up16to8 = bilinear_upsampler(num_classes, 2)
-                    self.up_final = bilinear_upsampler(num_classes, 8)
+            if variant == '8s':
+                self.score8 = nn.Conv2D(num_classes, kernel_size=1,
+                                        in_channels=128,
+                                        weight_initializer=init.Zero())
+                self.up16to8 = bilinear_upsampler(num_classes, 2)
+            self.up_final = bilinear_upsampler(num_classes, int(variant[:-1]))
 
     def head(self):
         """The layers FCN adds on top of the backbone, in forward order."""
