@@ -23,6 +23,9 @@ from d2lfcn.upsampling import bilinear_kernel
 
 VARIANTS = ('32s', '16s', '8s')
 """The FCN variants: the stride of the coarsest prediction they upsample."""
+HEADS = ('aligned', 'd2l')
+"""Upsampling heads: 'aligned' puts every score on the centre of the cell it
+came from; 'd2l' (kernel 2s, padding s/2) puts it half a cell down-right."""
 PRETRAINED_NAME = 'resnet18_v2'
 """The Gluon model-zoo network used as the backbone."""
 
@@ -43,15 +46,29 @@ class BilinearUpsampling(init.Initializer):
         arr[:] = bilinear_kernel(c_in, c_out, k_h)
 
 
-def bilinear_upsampler(channels, scale):
+def bilinear_upsampler(channels, scale, aligned=True):
     """A Conv2DTranspose that upsamples `channels` maps by the integer
-    `scale` (kernel 2 * scale, stride scale, padding scale / 2), initialised
-    as a bilinear resize and learnable. (N, C, h, w) -> (N, C, h*s, w*s)."""
-    if scale < 2 or scale % 2:
-        raise ValueError(f'scale must be an even integer >= 2, got {scale!r}')
-    return nn.Conv2DTranspose(channels, kernel_size=2 * scale, strides=scale,
-                              padding=scale // 2, in_channels=channels,
-                              use_bias=False,
+    `scale`, initialised as a bilinear resize and learnable.
+    (N, C, h, w) -> (N, C, h*s, w*s).
+
+    aligned=True: kernel 2s - 1, stride s, padding s - 1, output padding
+    s - 1. The tent of input cell j peaks on output pixel s*j, where
+    ResNet's stride-s cell j is centred, and h cells give exactly s*h rows.
+    aligned=False: the d2l design, kernel 2s, stride s, padding s/2 (s even):
+    the tent of cell j is centred on pixel s*j + (s - 1)/2, half a cell
+    down and right of where the cell looks.
+    """
+    if isinstance(scale, bool) or not isinstance(scale, int) or scale < 2 \
+            or (not aligned and scale % 2):
+        kind = 'an integer' if aligned else 'an even integer'
+        raise ValueError(f'scale must be {kind} >= 2, got {scale!r}')
+    if aligned:
+        kernel, padding, extra = 2 * scale - 1, scale - 1, scale - 1
+    else:
+        kernel, padding, extra = 2 * scale, scale // 2, 0
+    return nn.Conv2DTranspose(channels, kernel_size=kernel, strides=scale,
+                              padding=padding, output_padding=extra,
+                              in_channels=channels, use_bias=False,
                               weight_initializer=BilinearUpsampling())
 
 
@@ -60,15 +77,21 @@ class FCN(nn.HybridBlock):
 
     features: the backbone's ``features`` block (its global pooling and
     flattening are not used); num_classes: classes scored per pixel;
-    variant: '32s', '16s' or '8s'.
+    variant: '32s', '16s' or '8s'; head: 'aligned' or 'd2l', the design of
+    every upsampling layer (see bilinear_upsampler).
     """
 
-    def __init__(self, features, num_classes=21, variant='32s', **kwargs):
+    def __init__(self, features, num_classes=21, variant='32s',
+                 head='aligned', **kwargs):
         super().__init__(**kwargs)
         if variant not in VARIANTS:
             raise ValueError(f'variant must be one of {VARIANTS}, got '
                              f'{variant!r}')
+        if head not in HEADS:
+            raise ValueError(f'head must be one of {HEADS}, got {head!r}')
         self.variant = variant
+        self.head_design = head
+        aligned = head == 'aligned'
         self.num_classes = num_classes
         with self.name_scope():
             # ResNet-18 v2 features: stem and stages 1-2 end at stride 8
@@ -85,13 +108,14 @@ class FCN(nn.HybridBlock):
                 self.score16 = nn.Conv2D(num_classes, kernel_size=1,
                                          in_channels=256,
                                          weight_initializer=init.Zero())
-                self.up32to16 = bilinear_upsampler(num_classes, 2)
+                self.up32to16 = bilinear_upsampler(num_classes, 2, aligned)
             if variant == '8s':
                 self.score8 = nn.Conv2D(num_classes, kernel_size=1,
                                         in_channels=128,
                                         weight_initializer=init.Zero())
-                self.up16to8 = bilinear_upsampler(num_classes, 2)
-            self.up_final = bilinear_upsampler(num_classes, int(variant[:-1]))
+                self.up16to8 = bilinear_upsampler(num_classes, 2, aligned)
+            self.up_final = bilinear_upsampler(num_classes, int(variant[:-1]),
+                                               aligned)
 
     def head(self):
         """The layers FCN adds on top of the backbone, in forward order."""
@@ -104,8 +128,9 @@ class FCN(nn.HybridBlock):
 
         Every stride-2 layer of ResNet rounds up, so the stride-32 map has
         ceil(H / 32) rows and upsampling it gives 32 * ceil(H / 32) >= H rows;
-        the extra bottom rows and right columns (which look at the zero
-        padding past the image) are cropped away, so any H, W >= 1 work.
+        row 0 of every map belongs to the top of the image, so the extra
+        bottom rows and right columns (which look at the zero padding past
+        the image) are cropped away, and any H, W >= 1 work.
         """
         f8 = self.to_stride8(x)
         f16 = self.to_stride16(f8)
@@ -120,7 +145,7 @@ class FCN(nn.HybridBlock):
 
 
 def fcn_resnet18(num_classes=21, pretrained=True, variant='32s', weights=None,
-                 ctx=None, root=None):
+                 ctx=None, root=None, head='aligned'):
     """Build an FCN on ResNet-18 v2 and initialise all of its parameters.
 
     num_classes: classes per pixel (21 for Pascal VOC: background + 20).
@@ -129,6 +154,7 @@ def fcn_resnet18(num_classes=21, pretrained=True, variant='32s', weights=None,
     found or downloaded, warn once and start from random weights.
     weights: path of a backbone .params file to use instead of the zoo.
     ctx: a context or list of contexts (default: the CPU).
+    head: 'aligned' (default) or 'd2l', the upsampling design (see FCN).
     The head (1x1 score layers: Xavier, skip scores: zeros; transposed
     convolutions: bilinear) is always freshly initialised.
     """
@@ -148,7 +174,7 @@ def fcn_resnet18(num_classes=21, pretrained=True, variant='32s', weights=None,
                              f'Gluon model zoo, or pretrained=False') from None
     else:
         backbone.initialize(init.Xavier(), ctx=ctx)
-    net = FCN(backbone.features, num_classes, variant)
+    net = FCN(backbone.features, num_classes, variant, head)
     for block in net.head():
         # each layer's own initialiser (bilinear, zeros, zero bias) wins
         # over this default, which only the 1x1 score32 weight uses

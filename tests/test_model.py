@@ -8,7 +8,7 @@ from mxnet import nd
 from mxnet.gluon.model_zoo import vision
 
 import d2lfcn
-from d2lfcn.model import FCN, VARIANTS, bilinear_upsampler, fcn_resnet18
+from d2lfcn.model import HEADS, VARIANTS, bilinear_upsampler, fcn_resnet18
 
 SIZES = [(320, 480), (224, 224), (100, 77), (33, 31), (32, 32), (31, 65),
          (1, 1), (17, 250)]
@@ -54,7 +54,7 @@ def test_parameter_count_of_fcn32s():
     backbone(nd.zeros((1, 3, 32, 32)))
     features = sum(p.data().size for name, p in
                    backbone.collect_params().items() if 'dense' not in name)
-    assert count == features + 512 * 21 + 21 + 21 * 21 * 64 * 64
+    assert count == features + 512 * 21 + 21 + 21 * 21 * 63 * 63
 
 
 def test_skip_branches_contribute_nothing_at_initialisation():
@@ -137,6 +137,7 @@ def test_multi_device_initialisation():
     ({'num_classes': 1}, 'num_classes must be an integer >= 2'),
     ({'num_classes': 2.5}, 'num_classes must be an integer >= 2'),
     ({'variant': '4s'}, "variant must be one of ('32s', '16s', '8s')"),
+    ({'head': 'caffe'}, "head must be one of ('aligned', 'd2l')"),
 ])
 def test_bad_arguments(kwargs, words):
     args = dict(num_classes=21, pretrained=False)
@@ -146,7 +147,79 @@ def test_bad_arguments(kwargs, words):
     assert words in str(info.value)
 
 
-def test_bilinear_upsampler_rejects_odd_scales():
+def test_bilinear_upsampler_scales():
     with pytest.raises(ValueError, match='even integer'):
-        bilinear_upsampler(3, 3)
-    assert isinstance(FCN, type)
+        bilinear_upsampler(3, 3, aligned=False)
+    for bad in (1, 2.0, True):
+        with pytest.raises(ValueError, match='scale must be an integer'):
+            bilinear_upsampler(3, bad)
+    for scale in (2, 3, 8, 32):     # n cells -> exactly scale * n pixels
+        layer = bilinear_upsampler(3, scale)
+        layer.initialize()
+        assert layer(nd.zeros((1, 3, 5, 7))).shape == (1, 3, 5 * scale,
+                                                        7 * scale)
+
+
+def gradient_centroid_offset(net, size=448):
+    """Mean (dy, dx) from output pixel to the centroid of |d score / d input|,
+    over four pixels placed symmetrically about the centre of a size x size
+    input (the symmetry cancels the pull of the image border)."""
+    mx.random.seed(3)
+    x = nd.random.normal(shape=(1, 3, size, size))
+    x.attach_grad()
+    yy, xx = np.mgrid[:size, :size]
+    c, offsets = size // 2, []
+    for y, x_ in [(c - 9, c - 5), (c + 9, c + 5), (c - 5, c + 9),
+                  (c + 5, c - 9)]:
+        with mx.autograd.record():
+            score = net(x)[0, :, y, x_].sum()
+        score.backward()
+        g = np.abs(x.grad.asnumpy()[0]).sum(axis=0)
+        offsets.append(((g * yy).sum() / g.sum() - y,
+                        (g * xx).sum() / g.sum() - x_))
+    return np.mean(offsets, axis=0)
+
+
+@pytest.mark.parametrize('variant', VARIANTS)
+@pytest.mark.parametrize('head', HEADS)
+def test_every_score_lands_where_its_cell_looks(variant, head):
+    """The output at pixel (y, x) depends on input centred at (y, x) with
+    the aligned head; the d2l head looks about half a cell up-left."""
+    mx.random.seed(0)
+    net = fcn_resnet18(21, pretrained=False, variant=variant, head=head)
+    for name in ('score16', 'score8'):      # make the skips contribute
+        if hasattr(net, name):
+            w = getattr(net, name).weight
+            w.set_data(nd.random.normal(0, 0.1, shape=w.shape))
+    dy, dx = gradient_centroid_offset(net)
+    if head == 'aligned':
+        assert abs(dy) < 3 and abs(dx) < 3, (dy, dx)
+    else:
+        assert dy < -7 and dx < -7, (dy, dx)
+
+
+@pytest.mark.parametrize('head', HEADS)
+def test_fixed_head_is_an_aligned_bilinear_resize(head):
+    """FCN-32s output = the stride-32 scores resized bilinearly with cell j
+    at pixel 32j, between the first and last cell centres (the interior);
+    the d2l head is that resize shifted by 15.5 pixels."""
+    mx.random.seed(0)
+    net = fcn_resnet18(4, pretrained=False, head=head)
+    x = nd.random.normal(shape=(1, 3, 150, 230))
+    scores = net.score32(net.to_stride32(net.to_stride16(
+        net.to_stride8(x))))[0].asnumpy()
+    out = net(x)[0].asnumpy()
+
+    def resize(n_cells, n_pixels):      # (pixels, cells) interpolation
+        pos = np.arange(n_pixels) / 32
+        lo = np.minimum(np.floor(pos).astype(int), n_cells - 2)
+        weights = np.zeros((n_pixels, n_cells))
+        weights[np.arange(n_pixels), lo] = 1 - (pos - lo)
+        weights[np.arange(n_pixels), lo + 1] = pos - lo
+        return weights
+    rows, cols = resize(scores.shape[1], 150), resize(scores.shape[2], 230)
+    expected = np.einsum('yi,cij,xj->cyx', rows, scores, cols)
+    interior = np.s_[:, :32 * (scores.shape[1] - 1) + 1,
+                     :32 * (scores.shape[2] - 1) + 1]
+    close = np.allclose(out[interior], expected[interior], atol=1e-4)
+    assert close == (head == 'aligned')
