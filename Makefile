@@ -58,8 +58,11 @@ lab: $(STAMP)
 	$(VENV)/bin/jupyter lab --ServerApp.root_dir=notebooks --port=$(PORT) \
 	    $(ROOT_FLAG) $(LAB_ARGS)
 
+# The tests get a fresh, temporary data folder (D2LFCN_DATA), so that they
+# never reuse a dataset or resume a checkpoint that an earlier run left.
 test: $(STAMP)
-	D2LFCN_QUICK=1 $(VPY) -m pytest -p no:cacheprovider --nbval-lax \
+	@data=$$(mktemp -d -t d2lfcn-test-data.XXXXXX) && trap 'rm -rf "$$data"' EXIT && \
+	D2LFCN_DATA="$$data" D2LFCN_QUICK=1 $(VPY) -m pytest -p no:cacheprovider --nbval-lax \
 	    --nbval-current-env --nbval-cell-timeout=900 tests notebooks $(PYTEST_ARGS)
 
 # Re-pin constraints.txt from requirements.txt in a throw-away environment.
