@@ -46,7 +46,8 @@ from d2lfcn.exercises import (check_class_pixel_counts,  # noqa: E402
 from d2lfcn.model import FCN, bilinear_upsampler, fcn_resnet18  # noqa: E402
 from d2lfcn.metrics import SegMetric  # noqa: E402
 from d2lfcn.training import (SegmentationLoss, evaluate,  # noqa: E402
-                             load_checkpoint, train, try_all_gpus, try_gpu)
+                             load_checkpoint, poly_trainer, train,
+                             try_all_gpus, try_gpu)
 from d2lfcn.prediction import label2image, overlay, predict  # noqa: E402
 from d2lfcn.exercises import (check_masked_pixel_loss,  # noqa: E402
                               check_mean_iou)
@@ -54,4 +55,5 @@ from d2lfcn.plotting import iou_table, plot_confusion  # noqa: E402
 from d2lfcn.exercises import (check_pad_predict,  # noqa: E402
                               check_per_class_iou, check_tile_predict)
 from d2lfcn.exercises import check_fuse_skip, check_fused_size  # noqa: E402
-from d2lfcn.exercises import check_stage_sizes, check_upsampling_params  # noqa: E402
+from d2lfcn.exercises import (check_stage_sizes, check_tent_centre,  # noqa: E402
+                              check_upsampling_params)

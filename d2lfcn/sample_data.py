@@ -27,20 +27,24 @@ from d2lfcn.data import IGNORE_LABEL, voc_palette
 SHAPES = ('ellipse', 'rectangle', 'triangle', 'diamond', 'star', 'ring',
           'cross', 'hexagon', 'crescent', 'L-shape')
 TEXTURES = ('stripes', 'checks')
-"""Class c (1-20) is SHAPES[(c-1) % 10] filled with TEXTURES[(c-1) // 10]."""
+"""Class c (1-20) is drawn as SHAPES[(c-1) % 10], filled with
+TEXTURES[(c-1) % 2] in a light and a dark shade of its own colour family:
+hue 18 * (c-1) degrees, so that neighbouring families differ in texture
+too. Every shape is used by two classes, of opposite colour families."""
 
 PHOTOS = ('grace_hopper.jpg', 'coffee.jpg', 'rocket.jpg',
           'gravel.jpg')
 """Photos in d2lfcn.IMG_DIR whose patches go into backgrounds (a fixed list,
 so new pictures in img/ do not change the dataset)."""
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 _MARKER = 'sample_complete.json'
 
 
 def class_design(c):
-    """(shape, texture) of class index c in 1-20."""
-    return SHAPES[(c - 1) % 10], TEXTURES[(c - 1) // 10]
+    """(shape, texture, hue in degrees) of class index c in 1-20."""
+    k = c - 1
+    return SHAPES[k % 10], TEXTURES[k % 2], 18.0 * k
 
 
 def _polygon(kind):
@@ -94,17 +98,30 @@ def _shape_mask(kind, h, w, center, size, angle):
     return mask.astype(bool)
 
 
-def _texture(kind, mask, rng):
+def _hsv_to_rgb(hue, sat, val):
+    """RGB in [0, 255] (float32, shape (3,)) of a hue in degrees and a
+    saturation and value in [0, 1]."""
+    hsv = np.array([[[hue % 360, sat, val]]], np.float32)
+    return cv2.cvtColor(hsv, cv2.COLOR_HSV2RGB)[0, 0] * 255
+
+
+def _class_colours(hue, rng):
+    """A light and a dark shade of one colour family (hue +- 4 degrees)."""
+    h = hue + rng.uniform(-4, 4)
+    light = _hsv_to_rgb(h, rng.uniform(0.45, 0.8), rng.uniform(0.8, 1.0))
+    dark = _hsv_to_rgb(h, rng.uniform(0.7, 1.0), rng.uniform(0.3, 0.55))
+    return light, dark
+
+
+def _texture(kind, mask, colours, rng):
     """Texture values (n, 3) float32 for the n pixels of a boolean mask:
-    stripes or checks of two random colours, random angle and period."""
-    c1, c2 = rng.uniform(0, 255, 3), rng.uniform(0, 255, 3)
-    while np.abs(c1 - c2).sum() < 120:              # keep the pattern visible
-        c2 = rng.uniform(0, 255, 3)
+    stripes or checks of two colours, random angle and period."""
+    c1, c2 = colours
     yy, xx = np.nonzero(mask)
     a = rng.uniform(0, np.pi)
     u = xx * np.cos(a) + yy * np.sin(a)
     v = -xx * np.sin(a) + yy * np.cos(a)
-    period = rng.uniform(7, 16)
+    period = rng.uniform(6, 11)
     if kind == 'stripes':
         on = (u // (period / 2)) % 2 == 0
     else:                                           # checks
@@ -112,8 +129,12 @@ def _texture(kind, mask, rng):
     return np.where(on[:, None], c1, c2).astype(np.float32)
 
 
-def _background(h, w, rng, photos):
-    """A cluttered (h, w, 3) float background."""
+def _background(h, w, rng, photos, hues):
+    """A cluttered (h, w, 3) float background: a colour gradient, often a
+    patch of a real photo, plain blobs and lines of any colour. Nothing in
+    it is striped or checked; most blobs have the colours of a class (often
+    of a class in the same image: `hues`, in degrees), so that colour alone
+    does not tell an object from the background."""
     a = rng.uniform(0, 2 * np.pi)
     ramp = (np.arange(w, dtype=np.float32)[None, :] * np.cos(a)
             + np.arange(h, dtype=np.float32)[:, None] * np.sin(a))
@@ -133,18 +154,24 @@ def _background(h, w, rng, photos):
             patch = patch[:, ::-1]
         y0, x0 = rng.integers(0, h - ph + 1), rng.integers(0, w - pw + 1)
         img[y0:y0 + ph, x0:x0 + pw] = patch
-    for _ in range(rng.integers(2, 7)):             # distractor blobs
+    for _ in range(rng.integers(3, 8)):             # distractor blobs
         n = rng.integers(3, 8)
         cx, cy = rng.uniform(0, w), rng.uniform(0, h)
-        r = rng.uniform(0.05, 0.25) * min(h, w)
+        r = rng.uniform(0.1, 0.35) * min(h, w)
         pts = np.stack([cx + rng.uniform(-r, r, n),
                         cy + rng.uniform(-r, r, n)], 1)
         mask = np.zeros((h, w), np.uint8)
         cv2.fillPoly(mask, [cv2.convexHull(pts.astype(np.int32))], 1)
-        mask = mask.astype(bool)
-        choice = rng.integers(3)
-        img[mask] = (rng.uniform(0, 255, 3) if choice == 0 else
-                     _texture(TEXTURES[choice - 1], mask, rng))
+        # plain, in any colour or in a class's colour: colour alone is no
+        # class cue, only colour together with texture (and shape) is
+        kind = rng.random()
+        if kind < 0.25:
+            colour = rng.uniform(0, 255, 3)
+        else:                   # a shade of the image's objects or any class
+            hue = (rng.choice(hues) if kind < 0.6 and hues
+                   else 18.0 * rng.integers(20))
+            colour = _class_colours(hue, rng)[rng.integers(2)]
+        img[mask.astype(bool)] = colour
     for _ in range(rng.integers(0, 4)):             # lines
         p1 = (int(rng.uniform(0, w)), int(rng.uniform(0, h)))
         p2 = (int(rng.uniform(0, w)), int(rng.uniform(0, h)))
@@ -154,15 +181,13 @@ def _background(h, w, rng, photos):
 
 
 def _image_size(rng):
-    """(h, w) spread like VOC's: mostly landscape about 500 wide, some
-    portrait, a few small; many not multiples of 32."""
-    kind = rng.random()
-    if kind < 0.82:
-        w = 500 if rng.random() < 0.9 else int(rng.integers(420, 500))
-        return int(rng.integers(315, 401)), w
-    if kind < 0.94:
-        return 500, int(rng.integers(300, 401))
-    return int(rng.integers(180, 320)), int(rng.integers(180, 480))
+    """(h, w) spread like VOC's at about half its scale: mostly landscape
+    about 250 wide, some portrait; many sides not multiples of 32; none
+    smaller than 144x176."""
+    if rng.random() < 0.85:
+        w = 250 if rng.random() < 0.8 else int(rng.integers(210, 250))
+        return int(rng.integers(150, 201)), w
+    return 250, int(rng.integers(176, 201))
 
 
 def make_example(seed, photos=()):
@@ -170,21 +195,23 @@ def make_example(seed, photos=()):
     (class indices 1-20 on background 0, ignore borders 255)."""
     rng = np.random.default_rng(seed)
     h, w = _image_size(rng)
-    img = _background(h, w, rng, photos)
+    num_objects = rng.choice([1, 2, 3], p=[.4, .35, .25])
+    chosen = [int(c) for c in rng.integers(1, 21, num_objects)]
+    img = _background(h, w, rng, photos, [class_design(c)[2] for c in chosen])
     instances = np.zeros((h, w), np.int32)      # 0 = background, k = object k
     classes = [0]
-    for k in range(1, rng.choice([1, 2, 3, 4], p=[.35, .3, .2, .15]) + 1):
-        c = int(rng.integers(1, 21))
-        shape, texture = class_design(c)
-        size = rng.uniform(0.15, 0.4) * min(h, w)
-        center = (rng.uniform(0.1, 0.9) * w, rng.uniform(0.1, 0.9) * h)
+    for k, c in enumerate(chosen, 1):
+        shape, texture, hue = class_design(c)
+        size = rng.uniform(0.2, 0.38) * min(h, w)
+        center = (rng.uniform(0.15, 0.85) * w, rng.uniform(0.15, 0.85) * h)
         angle = rng.uniform(0, 2 * np.pi)
         mask = _shape_mask(shape, h, w, center, size, angle)
         if not mask.any():
             continue
-        shade = rng.uniform(0.75, 1.15) + 0.25 * (
+        shade = rng.uniform(0.85, 1.1) + 0.2 * (
             np.nonzero(mask)[0] / h - 0.5)        # lit from above
-        img[mask] = _texture(texture, mask, rng) * shade[:, None]
+        colours = _class_colours(hue, rng)
+        img[mask] = _texture(texture, mask, colours, rng) * shade[:, None]
         instances[mask] = k
         classes.append(c)
     label = np.array(classes, np.uint8)[instances]
@@ -193,7 +220,7 @@ def make_example(seed, photos=()):
     inst = instances.astype(np.float32)
     border = cv2.dilate(inst, kernel) != cv2.erode(inst, kernel)
     label[border] = IGNORE_LABEL
-    img += rng.standard_normal(img.shape, np.float32) * rng.uniform(2, 10)
+    img += rng.standard_normal(img.shape, np.float32) * rng.uniform(2, 8)
     return np.clip(img, 0, 255).round().astype(np.uint8), label
 
 

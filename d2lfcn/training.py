@@ -88,6 +88,16 @@ class SegmentationLoss(gluon.HybridBlock):
         return per_image / F.maximum(F.sum(valid, axis=(1, 2)), 1)
 
 
+def poly_trainer(params, learning_rate, num_updates, wd=1e-4):
+    """A gluon.Trainer with Adam whose learning rate falls from
+    learning_rate to 0 over num_updates steps as (1 - t / num_updates)^0.9,
+    the "poly" schedule; wd is the weight decay."""
+    schedule = mx.lr_scheduler.PolyScheduler(num_updates, learning_rate,
+                                             pwr=0.9)
+    return gluon.Trainer(params, 'adam', {'learning_rate': learning_rate,
+                                          'lr_scheduler': schedule, 'wd': wd})
+
+
 def evaluate(net, data, devices, num_classes=None):
     """Score `net` on every image of `data`; returns a filled SegMetric.
 

@@ -45,40 +45,64 @@ def test_layout(voc):
 def test_labels_like_voc(voc):
     features, labels = read_voc_images(voc)
     sizes = [f.shape[:2] for f in features]
-    assert all(180 <= s <= 500 for hw in sizes for s in hw)
+    assert all(144 <= s <= 250 for hw in sizes for s in hw)
     assert any(h % 32 or w % 32 for h, w in sizes)
     for label in labels:
         values = set(np.unique(label))
         assert 0 in values and 255 in values          # background, border
         objects = values - {0, 255}
-        assert 1 <= len(objects) <= 4 and objects <= set(range(1, 21))
+        assert 1 <= len(objects) <= 3 and objects <= set(range(1, 21))
         # the ignore border is thin: a small share of the picture
         assert (label == 255).mean() < 0.12
 
 
-def test_sizes_spread_like_voc():
+def test_sizes_spread_like_voc_at_half_scale():
     sizes = [sample_data._image_size(np.random.default_rng(i))
              for i in range(300)]
-    small = sum(h < 320 or w < 480 for h, w in sizes)
-    assert 0.1 < small / 300 < 0.5               # some smaller than the crop
+    portrait = sum(h > w for h, w in sizes)
+    assert 0.05 < portrait / 300 < 0.3
     assert sum(h % 32 != 0 or w % 32 != 0 for h, w in sizes) > 250
-    assert min(min(s) for s in sizes) >= 180
-    assert max(max(s) for s in sizes) == 500
+    # every image holds a 128 x 160 training crop (chapter 5)
+    assert min(h for h, w in sizes) >= 144 and min(w for h, w in sizes) >= 176
+    assert max(max(s) for s in sizes) == 250
 
 
-def test_class_is_not_a_colour():
-    """Pixels of one class come in many colours; classes share colours."""
-    designs = {class_design(c) for c in range(1, 21)}
-    assert len(designs) == 20
-    colours = {}
-    for seed in range(40):
+def hue_saturation(pixels):
+    """Hue in degrees and saturation in [0, 1] of (n, 3) uint8 RGB pixels."""
+    import cv2
+    hsv = cv2.cvtColor(pixels.reshape(-1, 1, 3).astype(np.float32) / 255,
+                       cv2.COLOR_RGB2HSV).reshape(-1, 3)
+    return hsv[:, 0], hsv[:, 1]
+
+
+def hue_distance(a, b):
+    return np.abs((np.asarray(a) - b + 180) % 360 - 180)
+
+
+def test_a_class_is_its_colour_family_with_its_texture_and_shape():
+    designs = [class_design(c) for c in range(1, 21)]
+    assert len(set(designs)) == 20 and len({d[2] for d in designs}) == 20
+    for c in range(1, 20):          # neighbouring colour families differ
+        assert designs[c - 1][1] != designs[c][1]       # in texture
+    for seed in range(30):
         img, label = make_example([7, seed])
         for c in set(np.unique(label)) - {0, 255}:
-            mean = img[label == c].mean(axis=0)
-            colours.setdefault(c, []).append(mean)
-    spread = [np.ptp(np.array(v), axis=0).max()
-              for v in colours.values() if len(v) >= 3]
-    assert spread and min(spread) > 40
+            hue, sat = hue_saturation(img[label == c])
+            coloured = sat > 0.3
+            assert hue_distance(np.median(hue[coloured]),
+                                class_design(c)[2]) < 12
+
+
+def test_colour_alone_does_not_tell_object_from_background():
+    """The background holds plain blobs in the colours of the classes."""
+    shares = []
+    for seed in range(30):
+        img, label = make_example([8, seed])
+        hue, sat = hue_saturation(img[label == 0])
+        family = np.min([hue_distance(hue, 18.0 * k) for k in range(20)],
+                        axis=0)
+        shares.append(np.mean((family < 5) & (sat > 0.45)))
+    assert np.mean(shares) > 0.1
 
 
 def test_deterministic_and_cached(tmp_path, voc):

@@ -1,0 +1,98 @@
+"""Benchmark: how fast FCN learns the sample dataset from random weights.
+
+Trains FCN-32s and FCN-8s with the recipe of chapters 5 and 7 (random crops
+of the training split of the sample dataset, Adam with the "poly" learning
+rate schedule) and scores them after every epoch on *another* validation
+set: the validation split of a sample dataset generated with another seed
+than the one the notebooks use, so that nothing was tuned on it. Prints,
+for each variant, the seconds of training (evaluation not counted) until
+the validation mean IoU first reached 0.3 and 0.5 (at the end of an epoch),
+and the final mean IoU; then the colour-lookup baseline (the majority class
+of every RGB colour cell, fitted on the training pixels) on the same
+validation set. Not a test.
+
+    .venv/bin/python bench/bench_learning.py [--variants 32s,8s]
+        [--epochs 16] [--crop 128x160] [--batch-size 16] [--lr 0.001]
+"""
+import argparse
+import time
+from pathlib import Path
+
+import mxnet as mx
+import numpy as np
+
+import d2lfcn
+from d2lfcn.baselines import fit_colour_lookup, predict_colour_lookup
+from d2lfcn.data import read_voc_images
+from d2lfcn.metrics import metrics_from_confusion
+
+THRESHOLDS = (0.3, 0.5)
+
+
+def learn(variant, train_voc, val, args):
+    mx.random.seed(0)
+    np.random.seed(0)
+    train_iter, _ = d2lfcn.load_data_voc(args.batch_size, args.crop,
+                                         train_voc, flip=True)
+    net = d2lfcn.fcn_resnet18(21, pretrained=False, variant=variant)
+    trainer = d2lfcn.poly_trainer(net.collect_params(), args.lr,
+                                  args.epochs * len(train_iter))
+    history = d2lfcn.train(net, train_iter, val, d2lfcn.SegmentationLoss(),
+                           trainer, args.epochs, [mx.cpu()], plot=False)
+    seconds = np.cumsum([h['seconds'] for h in history])
+    miou = [h['val_mean_iou'] for h in history]
+    reached = {}
+    for t in THRESHOLDS:
+        hit = [s for s, m in zip(seconds, miou) if m >= t]
+        reached[t] = f'{hit[0]:.0f} s' if hit else 'not reached'
+    return reached, miou[-1], seconds[-1], miou
+
+
+def colour_lookup(train_voc, val_voc):
+    images, labels = read_voc_images(train_voc, True)
+    table = fit_colour_lookup(images, labels)
+    n = np.zeros((21, 21), np.int64)
+    for image, label in zip(*read_voc_images(val_voc, False)):
+        keep = label != 255
+        pred = predict_colour_lookup(table, image)
+        np.add.at(n, (label[keep].astype(int), pred[keep]), 1)
+    return metrics_from_confusion(n)['mean_iou']
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    parser.add_argument('--variants', default='32s,8s')
+    parser.add_argument('--epochs', type=int, default=16)
+    parser.add_argument('--crop', default='128x160')
+    parser.add_argument('--batch-size', type=int, default=16)
+    parser.add_argument('--lr', type=float, default=0.001)
+    parser.add_argument('--data', default=str(d2lfcn.DATA_DIR / 'bench'))
+    args = parser.parse_args()
+    args.crop = tuple(int(v) for v in args.crop.split('x'))
+    root = Path(args.data)
+    # the notebooks' training set, and a validation set of another seed
+    train_voc = d2lfcn.make_sample_voc(root / 'seed0')
+    val_voc = d2lfcn.make_sample_voc(root / 'seed1', num_train=1,
+                                     num_val=150, seed=1)
+    val = d2lfcn.VOCWholeImages(False, val_voc)
+    print(f'crops {args.crop}, batch {args.batch_size}, {args.epochs} '
+          f'epochs, Adam lr {args.lr} with poly schedule; validation: '
+          f'{len(val)} images of seed 1')
+    rows = []
+    for variant in args.variants.split(','):
+        t0 = time.time()
+        reached, final, train_s, curve = learn(variant, train_voc, val, args)
+        rows.append((variant, reached, final, train_s, time.time() - t0))
+        print(f'FCN-{variant} val mIoU per epoch:',
+              ' '.join(f'{m:.3f}' for m in curve), flush=True)
+    lookup = colour_lookup(train_voc, val_voc)
+    print(f'\n{"model":16s}{"to mIoU 0.3":>14s}{"to mIoU 0.5":>14s}'
+          f'{"final mIoU":>12s}{"training s":>12s}{"wall s":>9s}')
+    for variant, reached, final, train_s, wall in rows:
+        print(f'{"FCN-" + variant:16s}{reached[0.3]:>14s}{reached[0.5]:>14s}'
+              f'{final:12.3f}{train_s:12.0f}{wall:9.0f}')
+    print(f'{"colour lookup":16s}{"":>14s}{"":>14s}{lookup:12.3f}')
+
+
+if __name__ == '__main__':
+    main()
