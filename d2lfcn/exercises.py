@@ -820,11 +820,19 @@ def _fusion_problem(fn, coarse, skip, weight, expected=None):
         expected = up[:, :h, :w] + skip
     swapped = _upsample2_reference(coarse, weight.transpose(1, 0, 2, 3))
     got = fn(coarse.copy(), skip.copy(), weight.copy())
+    # the full transposed convolution, before any padding is cropped
+    full = np.stack([sum(trans_conv(coarse[i], weight[i, o], 2, 0)
+                         for i in range(weight.shape[0]))
+                     for o in range(weight.shape[1])])
     return _compare(got, expected, [
         (up[:, -h:, -w:] + skip,
          'You kept the last rows and columns; slice_like keeps the first '
          'ones (the extra rows of the upsampled map lie past the bottom and '
          'right of the image)'),
+        (full[:, :h, :w] + skip,
+         'Your scores are one fine row and column too far down and right: '
+         'padding 1 crops the first row and column of the full transposed '
+         'convolution (the output padding only adds at the end)'),
         (swapped[:, :h, :w] + skip,
          'The channels are swapped: Gluon stores a Conv2DTranspose weight as '
          '(in_channels, out_channels, k, k), so weight[i, o] carries input '
@@ -835,8 +843,9 @@ def _fusion_problem(fn, coarse, skip, weight, expected=None):
 
 def check_fuse_skip(fn):
     """Exercise 7.2: fn(coarse, skip, weight) upsamples numpy scores coarse
-    (C, h, w) by 2 with a Conv2DTranspose weight (C, C, 4, 4) (stride 2,
-    padding 1), crops to the skip scores' (C, H, W) and adds them."""
+    (C, h, w) by 2 with a Conv2DTranspose weight (C, C, 3, 3) (stride 2,
+    padding 1, output padding 1), crops to the skip scores' (C, H, W) and
+    adds them."""
     rng = np.random.default_rng(72)
     cases = []
     for c, (h, w), (sh, sw), kind in [
@@ -844,8 +853,8 @@ def check_fuse_skip(fn):
             (3, (2, 5), (4, 9), 'random'), (2, (1, 1), (1, 2), 'random')]:
         coarse = rng.normal(size=(c, h, w))
         skip = rng.normal(size=(c, sh, sw))
-        weight = (bilinear_kernel(c, c, 4).asnumpy().astype(np.float64)
-                  if kind == 'bilinear' else rng.normal(size=(c, c, 4, 4)))
+        weight = (bilinear_kernel(c, c, 3).asnumpy().astype(np.float64)
+                  if kind == 'bilinear' else rng.normal(size=(c, c, 3, 3)))
 
         def case(fn, coarse=coarse, skip=skip, weight=weight):
             return _fusion_problem(fn, coarse, skip, weight)
@@ -941,31 +950,40 @@ def check_stage_sizes(fn):
 
 
 def check_upsampling_params(fn):
-    """Exercise 4.2: fn(num_classes, scale) returns (total, nonzero): the
-    number of weights of bilinear_upsampler(num_classes, scale) and how many
-    of them are non-zero at initialisation, checked on the real layer."""
+    """Exercise 4.2: fn(num_classes, scale, aligned) returns (total, nonzero):
+    the number of weights of bilinear_upsampler(num_classes, scale, aligned)
+    and how many of them are non-zero at initialisation, checked on the real
+    layer, for the aligned head and for the d2l head (aligned=False)."""
     from d2lfcn.model import bilinear_upsampler
     cases = []
-    for c, s in ((21, 32), (2, 32), (21, 2), (5, 16), (3, 8)):
+    for c, s, aligned in ((21, 32, True), (21, 32, False), (2, 32, True),
+                          (21, 2, True), (21, 2, False), (5, 16, False),
+                          (3, 8, True), (4, 3, True)):
 
-        def case(fn, c=c, s=s):
-            layer = bilinear_upsampler(c, s)
+        def case(fn, c=c, s=s, aligned=aligned):
+            layer = bilinear_upsampler(c, s, aligned)
             layer.initialize()
             weight = layer.weight.data().asnumpy()
             total, nonzero = weight.size, int(np.count_nonzero(weight))
-            answer = fn(c, s)
+            answer = fn(c, s, aligned)
             if not (isinstance(answer, (tuple, list)) and len(answer) == 2):
                 return f'expected a pair (total, nonzero), got {answer!r}'
             got_total, got_nonzero = answer
-            k = 2 * s
+            k = weight.shape[-1]
+            other = 2 * s if aligned else 2 * s - 1   # the other design's k
             if got_total != total:
                 hint = ''
                 if got_total == c * c * s * s:
-                    hint = ('; the kernel is twice the stride wide, so that '
-                            'neighbouring tents overlap')
+                    hint = ('; the kernel is about twice the stride wide, so '
+                            'that neighbouring tents overlap')
                 elif got_total == c * k * k:
                     hint = ('; a transposed convolution has a kernel for '
                             'every (input, output) channel pair')
+                elif got_total == c * c * other * other:
+                    hint = (f'; that is the kernel size of the other head: '
+                            f'aligned={aligned} builds the '
+                            f'{"aligned" if aligned else "d2l"} design, '
+                            f'look again at its kernel size')
                 return (f'expected {total} weights in total, got '
                         f'{got_total}{hint}')
             if got_nonzero != nonzero:
@@ -974,10 +992,95 @@ def check_upsampling_params(fn):
                     hint = ('; the bilinear kernel only maps channel c to '
                             'channel c, other pairs start at zero')
                 elif got_nonzero < nonzero:
-                    hint = ('; does the tent of an even kernel reach zero '
-                            'inside the kernel?')
+                    hint = ('; does the tent reach zero anywhere inside the '
+                            'kernel?')
                 return (f'the total is right; expected {nonzero} non-zero '
                         f'weights, got {got_nonzero}{hint}')
             return None
-        cases.append((f'{c} classes, scale {s}', case))
+        cases.append((f'{c} classes, scale {s}, aligned={aligned}', case))
     return _check('Exercise 4.2 (weights of the upsampling layer)', fn, cases)
+
+
+def _tent_centre_measured(j, layers):
+    """Where the output of bilinear transposed convolutions `layers`
+    ((kernel, stride, padding) each, applied in order) fed a single 1 at
+    column j of a row of cells is centred: the centroid of that output."""
+    from mxnet import init
+    from mxnet.gluon import nn
+    x = nd.zeros((1, 1, 1, 2 * j + 3))
+    x[0, 0, 0, j] = 1
+    for k, s, p in layers:
+        layer = nn.Conv2DTranspose(1, k, strides=s, padding=p, in_channels=1,
+                                   use_bias=False)
+        layer.initialize(init.Constant(bilinear_kernel(1, 1, k)))
+        x = layer(x)
+    profile = x[0, 0].asnumpy().astype(np.float64).sum(axis=0)
+    return float((profile * np.arange(profile.size)).sum() / profile.sum())
+
+
+def _tent_centre_variant(j, layers, centre_tap=lambda k: (k - 1) / 2,
+                         crop=True, scale_offsets=True):
+    """tent_centre computed with one of the typical slips (for hints)."""
+    position = float(j)
+    for k, s, p in layers:
+        if scale_offsets:
+            position = s * position + centre_tap(k) - (p if crop else 0)
+        else:
+            position = s * position
+    if not scale_offsets:  # every layer's offset added once, unscaled
+        position += sum(centre_tap(k) - p for k, s, p in layers)
+    return position
+
+
+def check_tent_centre(fn):
+    """Exercise 4.5: fn(j, layers) returns the output pixel on which the
+    tent of input cell j is centred after the bilinear transposed
+    convolutions `layers` (a list of (kernel, stride, padding)), compared
+    with the centroid of the real layers' output."""
+    cases = []
+    for j, layers, name in (
+            (3, [(64, 32, 16)], 'the d2l head of FCN-32s'),
+            (3, [(63, 32, 31)], 'the aligned head of FCN-32s'),
+            (0, [(64, 32, 0)], ''), (2, [(4, 2, 1)], ''),
+            (2, [(3, 2, 1)], ''), (2, [(5, 3, 2)], ''),
+            (2, [(4, 2, 1), (32, 16, 8)],
+             'a stride-32 score in the d2l FCN-16s'),
+            (2, [(3, 2, 1), (31, 16, 15)],
+             'a stride-32 score in the aligned FCN-16s'),
+            (1, [(4, 2, 1), (4, 2, 1), (16, 8, 4)],
+             'a stride-32 score in the d2l FCN-8s')):
+
+        def case(fn, j=j, layers=layers):
+            expected = _tent_centre_measured(j, layers)
+            answer = fn(j, [tuple(layer) for layer in layers])
+            try:
+                got = float(np.asarray(answer, dtype=np.float64).reshape(()))
+            except (TypeError, ValueError):
+                return f'expected a number (a pixel position), got {answer!r}'
+            stride = int(np.prod([s for k, s, p in layers]))
+            hints = [
+                (_tent_centre_variant(j, layers, crop=False),
+                 'This is where the tent lands before the padding crops '
+                 'the output: padding p removes p pixels from the top and '
+                 'left, which moves everything up and left by p'),
+                (_tent_centre_variant(j, layers, centre_tap=lambda k: k / 2),
+                 'Off by half a pixel per layer: where is the centre of k '
+                 'taps numbered 0 to k - 1?'),
+                (_tent_centre_variant(j, layers, scale_offsets=False),
+                 'A position in the output of one layer is an input '
+                 'position of the next, so the next stride multiplies it, '
+                 'offset included'),
+                (stride * j + (stride - 1) / 2,
+                 f'This is the middle of the {stride} output pixels under '
+                 f'cell {j}, which is not always where the tent goes: follow '
+                 f'the taps of these layers')]
+            if expected != round(expected):
+                hints += [(float(f(expected)), 'A tent with an even number '
+                           'of taps is centred between two pixels: the '
+                           'answer can be a half-integer')
+                          for f in (np.floor, np.ceil)]
+            return _compare_number(got, expected, [
+                (w, m) for w, m in hints if not np.isclose(w, expected)])
+        cases.append((f'cell {j}, layers {layers}' +
+                      (f' ({name})' if name else ''), case))
+    return _check('Exercise 4.5 (where a tent lands)', fn, cases)

@@ -21,11 +21,15 @@ def fused_size(h, w, variant):
     return (fh, fw), (s * fh, s * fw)
 
 
-def _upsample2(coarse, weight):
-    up = np.zeros((weight.shape[1], 2 * coarse.shape[1], 2 * coarse.shape[2]))
+def _upsample2(coarse, weight, first=1):
+    """The aligned 2x upsampler: the full transposed convolution (stride 2,
+    no padding) without its first `first` rows and columns, 2h x 2w."""
+    _, h, w = coarse.shape
+    up = np.zeros((weight.shape[1], 2 * h, 2 * w))
     for i in range(weight.shape[0]):
         for o in range(weight.shape[1]):
-            up[o] += d2lfcn.trans_conv(coarse[i], weight[i, o], 2, 1)
+            full = d2lfcn.trans_conv(coarse[i], weight[i, o], 2, 0)
+            up[o] += full[first:first + 2 * h, first:first + 2 * w]
     return up
 
 
@@ -63,6 +67,11 @@ def fuse_skip_last_rows(coarse, skip, weight):
     return _upsample2(coarse, weight)[:, -h:, -w:] + skip
 
 
+def fuse_skip_uncropped_start(coarse, skip, weight):
+    _, h, w = skip.shape
+    return _upsample2(coarse, weight, first=0)[:, :h, :w] + skip
+
+
 def fuse_skip_swapped_channels(coarse, skip, weight):
     return fuse_skip(coarse, skip, weight.transpose(1, 0, 2, 3))
 
@@ -95,7 +104,8 @@ CHECKERS = {
                      fused_size_after_crop]),
     'check_fuse_skip': (
         fuse_skip, [fuse_skip_no_crop, fuse_skip_last_rows,
-                    fuse_skip_swapped_channels, fuse_skip_without_skip]),
+                    fuse_skip_uncropped_start, fuse_skip_swapped_channels,
+                    fuse_skip_without_skip]),
 }
 
 
@@ -108,6 +118,8 @@ def test_checkers_diagnose_the_typical_mistakes():
     assert 'expected shape' in repr(d2lfcn.check_fuse_skip(fuse_skip_no_crop))
     assert 'keeps the first' in repr(
         d2lfcn.check_fuse_skip(fuse_skip_last_rows))
+    assert 'one fine row and column too far down' in repr(
+        d2lfcn.check_fuse_skip(fuse_skip_uncropped_start))
     assert 'channels are swapped' in repr(
         d2lfcn.check_fuse_skip(fuse_skip_swapped_channels))
     assert 'add the skip scores' in repr(
