@@ -37,7 +37,7 @@ PHOTOS = ('grace_hopper.jpg', 'coffee.jpg', 'rocket.jpg',
 """Photos in d2lfcn.IMG_DIR whose patches go into backgrounds (a fixed list,
 so new pictures in img/ do not change the dataset)."""
 
-FORMAT_VERSION = 2
+FORMAT_VERSION = 3
 _MARKER = 'sample_complete.json'
 
 
