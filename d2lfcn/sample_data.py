@@ -4,11 +4,15 @@
 and writes them as VOC does (JPEG photos, palette PNG labels, split files),
 so every chapter runs offline and the same code reads the real VOC.
 
-It is a real segmentation task, not a colour lookup: a class is a shape
-(one of ten) filled with a texture (stripes or checks), in random colours,
-so only shape and texture identify it. 1-4 objects overlap on cluttered
-backgrounds (gradients, noise, patches of real photos, distractor blobs that
-are background), and each object gets VOC's thin ignore border (255).
+A class is a shape (one of ten) filled with a texture (stripes or checks)
+in a light and a dark shade of its own colour family, so what one receptive
+field of a network sees identifies it: the stand-in, for a network trained
+from random weights, of the ImageNet features the course cannot download.
+It is not a colour lookup: the cluttered backgrounds (gradients, noise,
+patches of real photos) hold plain blobs in the colours of the classes, so
+colour alone does not tell an object from the background. Images are about
+half of VOC's size (about 190 x 250); 1-3 objects overlap in each, and each
+object gets VOC's thin ignore border (255).
 """
 import json
 import os
