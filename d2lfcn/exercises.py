@@ -95,29 +95,83 @@ def _rand(rng, *shape):
     return rng.integers(-3, 4, size=shape).astype(np.float64)
 
 
-def check_trans_conv_by_zero_insertion(fn):
-    """Exercise 1.1: fn(X, K, stride, padding) must equal trans_conv(...).
+def _deconv(X, K, stride, padding, output_padding):
+    """Reference: MXNet's own transposed convolution, one channel, no bias."""
+    Y = nd.Deconvolution(nd.array(X[None, None]), nd.array(K[None, None]),
+                         kernel=K.shape, stride=(stride, stride),
+                         pad=(padding, padding),
+                         adj=(output_padding, output_padding),
+                         num_filter=1, no_bias=True)
+    return Y[0, 0].asnumpy().astype(np.float64)
 
-    The learner writes a transposed convolution from corr2d alone: spread the
-    input out with zeros, pad it, and correlate with a rearranged kernel.
+
+def _extra_rows_top_left(X, K, stride, padding, output_padding):
+    """The mistake of adding the output_padding rows/columns at the top and
+    left: the uncropped output, cropped `output_padding` too early."""
+    full = np.pad(_deconv(X, K, stride, 0, 0), stride)  # room on both sides
+    start = stride + padding - output_padding
+    h = full.shape[0] - 2 * stride - 2 * padding + output_padding
+    w = full.shape[1] - 2 * stride - 2 * padding + output_padding
+    return full[start:start + h, start:start + w]
+
+
+def check_trans_conv_by_zero_insertion(fn):
+    """Exercise 1.1: fn(X, K, stride, padding, output_padding) must equal a
+    Gluon Conv2DTranspose (one channel, no bias) with those settings.
+
+    The learner writes the general transposed convolution from corr2d alone:
+    spread the input out with zeros, pad it (or crop it, when padding >
+    k - 1) unevenly when output_padding > 0, and correlate with the flipped
+    kernel. The reference is MXNet's Deconvolution operator.
     """
     rng = np.random.default_rng(1)
     cases = []
-    for (n_h, n_w), (k_h, k_w), s, p in [((3, 3), (2, 2), 1, 0),
-                                         ((2, 2), (3, 3), 2, 0),
-                                         ((4, 3), (3, 2), 3, 1),
-                                         ((3, 4), (4, 4), 2, 1)]:
+    for (n_h, n_w), (k_h, k_w), s, p, op in [((3, 3), (2, 2), 1, 0, 0),
+                                             ((2, 2), (3, 3), 2, 0, 0),
+                                             ((3, 4), (4, 4), 2, 1, 1),
+                                             ((4, 3), (3, 2), 3, 1, 2),
+                                             ((3, 3), (2, 3), 3, 2, 1),
+                                             ((2, 3), (1, 1), 2, 1, 1)]:
         X, K = _rand(rng, n_h, n_w), _rand(rng, k_h, k_w)
+        too_much = p > min(k_h, k_w) - 1
 
-        def case(fn, X=X, K=K, s=s, p=p):
-            expected = trans_conv(X, K, s, p)
-            unflipped = trans_conv(X, K[::-1, ::-1], s, p)
-            return _compare(fn(X.copy(), K.copy(), s, p), expected, [
-                (unflipped, 'Your result is what the unflipped kernel gives: '
-                            'the output pixel that K[0, 0] lands on is '
-                            'reached from the other side in a correlation.')])
-        cases.append((f'X {n_h}x{n_w}, K {k_h}x{k_w}, stride {s}, '
-                      f'padding {p}', case))
+        def case(fn, X=X, K=K, s=s, p=p, op=op, too_much=too_much):
+            expected = _deconv(X, K, s, p, op)
+            try:
+                got = fn(X.copy(), K.copy(), s, p, op)
+            except NotImplementedError:
+                raise
+            except Exception as e:
+                problem = f'your function raised {type(e).__name__}: {e}'
+                if too_much:
+                    problem += ('. Here padding > kernel_size - 1 on some '
+                                'axis, so kernel_size - 1 - padding is '
+                                'negative there: take rows or columns away '
+                                'instead of adding zeros')
+                return problem
+            got_shape = np.shape(got.asnumpy() if hasattr(got, 'asnumpy')
+                                 else got)
+            problem = _compare(got, expected, [
+                (_deconv(X, K[::-1, ::-1], s, p, op),
+                 'Your result is what the unflipped kernel gives: the output '
+                 'pixel that K[0, 0] lands on is reached from the other side '
+                 'in a correlation'),
+                (_extra_rows_top_left(X, K, s, p, op),
+                 'The output_padding rows and columns belong at the bottom '
+                 'and right: they are the ones that cropping the padding '
+                 'would remove there')])
+            if problem and len(got_shape) == 2 and op:
+                dh, dw = (g - e for g, e in zip(got_shape, expected.shape))
+                if dh == dw == -op:
+                    problem += ('. output_padding adds that many rows at the '
+                                'bottom and columns at the right')
+                elif dh == dw == op:
+                    problem += ('. output_padding is added on one side only, '
+                                'at the bottom and right')
+            return problem
+        cases.append((f'X {n_h}x{n_w}, K {k_h}x{k_w}, stride {s}, padding '
+                      f'{p}{" > k - 1" if too_much else ""}, output_padding '
+                      f'{op}', case))
     return _check('Exercise 1.1 (transposed convolution by zero insertion)',
                   fn, cases)
 
@@ -171,9 +225,79 @@ def check_conv_input_grad(fn):
     return _check('Exercise 1.2 (gradient of a convolution)', fn, cases)
 
 
+def _overlap_counts(kernel_size, stride, n):
+    """Reference: a transposed convolution of ones with a kernel of ones."""
+    ones = np.ones((1, n))
+    return trans_conv(ones, np.ones((1, kernel_size)), stride)[0]
+
+
+def _copies(count):
+    return f'{count:g} cop{"y" if count == 1 else "ies"}'
+
+
+def check_overlap_counts(fn):
+    """Exercise 2.1: fn(kernel_size, stride, n) returns, for each of the
+    (n - 1) * stride + kernel_size output pixels of a 1-D transposed
+    convolution of n input pixels (no padding), how many input pixels' kernel
+    copies cover it."""
+    cases = []
+    for k, s, n in ((4, 2, 5), (3, 2, 5), (5, 3, 4), (6, 4, 3), (2, 3, 4),
+                    (1, 2, 3), (7, 3, 1), (64, 32, 3)):
+        def case(fn, k=k, s=s, n=n):
+            expected = _overlap_counts(k, s, n)
+            got = fn(k, s, n)
+            try:
+                got = np.asarray(got.asnumpy() if hasattr(got, 'asnumpy')
+                                 else got, dtype=np.float64)
+            except (TypeError, ValueError):
+                return f'expected an array of counts, got {type(got).__name__}'
+            if got.ndim != 1:
+                return f'expected a 1-D array, got shape {got.shape}'
+            if got.size != expected.size:
+                return (f'expected {expected.size} counts, one per output '
+                        f'pixel ((n - 1) * stride + kernel_size, chapter 1), '
+                        f'got {got.size}')
+            if np.array_equal(got, expected):
+                return None
+            x = int(np.flatnonzero(got != expected)[0])
+            problem = (f'at output pixel {x} expected {_copies(expected[x])}, '
+                       f'got {got[x]:g}')
+            for other in (k - 1, k + 1):
+                if other >= 1:
+                    wrong = np.zeros(expected.size)
+                    counts = _overlap_counts(other, s, n)[:expected.size]
+                    wrong[:counts.size] = counts
+                    if np.array_equal(got, wrong):
+                        return problem + ('. Each copy covers exactly '
+                                          'kernel_size pixels, starting at '
+                                          'input index * stride')
+            inner = slice(k - 1, expected.size - k + 1)
+            if expected[inner].size and np.array_equal(got[inner],
+                                                       expected[inner]):
+                return problem + ('. The interior is right; near the two '
+                                  'ends fewer copies exist: only input '
+                                  'pixels 0 to n - 1 have one')
+            if expected[inner].size > 1 and np.ptp(expected[inner]) > 0 \
+                    and np.ptp(got[inner]) == 0:
+                return problem + (f'. Your interior counts do not change '
+                                  f'with the position, but {k} is not a '
+                                  f'multiple of {s}: output pixels of '
+                                  f'different phases (position mod stride) '
+                                  f'are covered by different numbers of '
+                                  f'copies')
+            return problem
+        cases.append((f'kernel_size {k}, stride {s}, n {n}', case))
+    return _check('Exercise 2.1 (overlap counts and the checkerboard)', fn,
+                  cases)
+
+
 def check_nearest_kernel(fn):
-    """Exercise 2.1: fn(scale) returns a kernel K with which
-    trans_conv(X, K, stride=scale) == upsample_nearest(X, scale)."""
+    """Former exercise 2.1: fn(scale) returns a kernel K with which
+    trans_conv(X, K, stride=scale) == upsample_nearest(X, scale).
+
+    No chapter calls it any more (chapter 2 now shows this kernel in its
+    text); it stays because book/intro.md names it as an example.
+    """
     rng = np.random.default_rng(3)
     cases = []
     for scale in (1, 2, 3, 4):
