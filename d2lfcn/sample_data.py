@@ -173,7 +173,7 @@ def _background(h, w, rng, photos, hues):
             colour = rng.uniform(0, 255, 3)
         else:                   # a shade of the image's objects or any class
             hue = (rng.choice(hues) if kind < 0.6 and hues
-                   else 18.0 * rng.integers(20))
+                   else class_design(1 + int(rng.integers(20)))[2])
             colour = _class_colours(hue, rng)[rng.integers(2)]
         img[mask.astype(bool)] = colour
     for _ in range(rng.integers(0, 4)):             # lines
