@@ -22,8 +22,9 @@ def _positive(kind):
         except ValueError:
             raise argparse.ArgumentTypeError(
                 f'expected a {kind.__name__}, got {text!r}') from None
-        if value <= 0:
-            raise argparse.ArgumentTypeError(f'must be > 0, got {text!r}')
+        if not value > 0 or value == float('inf'):   # also refuses nan
+            raise argparse.ArgumentTypeError(
+                f'must be a finite number > 0, got {text!r}')
         return value
     return parse
 
@@ -76,8 +77,11 @@ def build_parser():
 
     predict = commands.add_parser(
         'predict', help='colour the class map of images',
-        description='Write a coloured class map (PNG, VOC palette) for each '
-                    'image into OUT_DIR.')
+        description='Write the class map of each image into OUT_DIR as a '
+                    'palette PNG in the VOC format (pixel value = class, '
+                    'shown in the VOC colours), or with --overlay an RGB '
+                    'picture of the classes blended over the image. Input '
+                    'images are never overwritten.')
     predict.add_argument('images', nargs='+', type=Path, metavar='IMAGE')
     predict.add_argument('-o', '--out-dir', type=Path, required=True)
     predict.add_argument('--checkpoint', type=Path, required=True,
@@ -109,7 +113,8 @@ def run_train(args):
 
     from d2lfcn.data import VOCWholeImages, find_voc_dir, load_data_voc
     from d2lfcn.model import fcn_resnet18
-    from d2lfcn.training import SegmentationLoss, train
+    from d2lfcn.training import SegmentationLoss, list_checkpoints, train
+    _check_checkpoint_dir(args.checkpoint_dir, args.resume, list_checkpoints)
     voc_dir = find_voc_dir(args.voc_dir)
     train_iter, _ = load_data_voc(args.batch_size, args.crop, voc_dir)
     val = VOCWholeImages(False, voc_dir)
@@ -128,6 +133,49 @@ def run_train(args):
               f'{history[-1]["val_mean_iou"]:.3f}')
 
 
+def _check_checkpoint_dir(folder, resume, list_checkpoints):
+    """Before any training: the checkpoint folder can be written, and holds
+    a run to resume if --resume asks for one."""
+    import os
+    if folder.exists() and not folder.is_dir():
+        raise ValueError(f'--checkpoint-dir {folder} is a file, not a folder; '
+                         f'choose another --checkpoint-dir')
+    if resume and not list_checkpoints(folder):
+        raise FileNotFoundError(
+            f'nothing to resume in {folder}: it holds no complete checkpoint. '
+            f'Leave out --resume to start a new run there, or give the '
+            f'--checkpoint-dir of the run to continue')
+    existing = folder
+    while not existing.exists():
+        existing = existing.parent
+    if not os.access(existing, os.W_OK | os.X_OK):
+        raise PermissionError(f'cannot write checkpoints into {folder}: '
+                              f'{existing} is not writable; choose another '
+                              f'--checkpoint-dir')
+
+
+def _read_image(path):
+    """RGB or RGBA pixels of an image file, turned as its EXIF orientation
+    says (as image viewers show it)."""
+    import numpy as np
+    from PIL import Image, ImageOps, UnidentifiedImageError
+    try:
+        with Image.open(path) as im:
+            im.load()
+            im = ImageOps.exif_transpose(im)
+            return np.asarray(im.convert('RGBA' if 'A' in im.getbands()
+                                         else 'RGB'))
+    except FileNotFoundError:
+        raise FileNotFoundError(f'no image at {path}') from None
+    except IsADirectoryError:
+        raise ValueError(f'{path} is a folder, not an image') from None
+    except Image.DecompressionBombError as e:
+        raise ValueError(f'{path} is too large to decode safely ({e})') \
+            from None
+    except (UnidentifiedImageError, OSError) as e:
+        raise ValueError(f'{path} is not a readable image ({e})') from None
+
+
 def _checkpoint_meta(path):
     """(checkpoint, its meta dict): a train --checkpoint-dir means its newest."""
     from d2lfcn.training import list_checkpoints, read_checkpoint_meta
@@ -141,10 +189,11 @@ def _checkpoint_meta(path):
 
 def run_predict(args):
     import numpy as np
-    from PIL import Image, UnidentifiedImageError
+    from PIL import Image
 
+    from d2lfcn.data import voc_palette
     from d2lfcn.model import fcn_resnet18
-    from d2lfcn.prediction import label2image, overlay, predict
+    from d2lfcn.prediction import overlay, predict
     from d2lfcn.training import load_checkpoint
     path, meta = _checkpoint_meta(args.checkpoint)
     net = fcn_resnet18(args.num_classes or meta.get('num_classes') or 21,
@@ -153,30 +202,38 @@ def run_predict(args):
                        ctx=args.devices)
     load_checkpoint(path, net, devices=args.devices)
     net.hybridize(static_alloc=True)
+    if args.out_dir.exists() and not args.out_dir.is_dir():
+        raise ValueError(f'-o {args.out_dir} is a file, not a folder; give '
+                         f'a folder for the outputs')
     outputs = [args.out_dir / f'{image.stem}.png' for image in args.images]
-    if len(set(outputs)) != len(outputs):
-        raise ValueError('two images have the same file name stem; their '
-                         'outputs would overwrite each other')
+    by_output = {}
+    for image, out in zip(args.images, outputs):
+        if out in by_output:
+            raise ValueError(f'{by_output[out]} and {image} have the same '
+                             f'name stem: both outputs would be {out}; '
+                             f'rename one or predict them separately')
+        by_output[out] = image
+    inputs = {p.resolve() for p in args.images}
+    for out in outputs:
+        if out.resolve() in inputs:
+            raise ValueError(f'{out} is one of the input images and would be '
+                             f'replaced by its class map; choose another -o '
+                             f'folder')
     existing = [str(o) for o in outputs if o.exists()]
     if existing and not args.overwrite:
         more = f' (and {len(existing) - 1} more)' if len(existing) > 1 else ''
         raise FileExistsError(f'{existing[0]} exists{more}; pass --overwrite '
                               f'to replace it')
+    pictures = [_read_image(p) for p in args.images]   # all, before writing
     args.out_dir.mkdir(parents=True, exist_ok=True)
-    for image_path, out in zip(args.images, outputs):
-        try:
-            with Image.open(image_path) as im:
-                im.load()
-                image = im.convert('RGBA' if 'A' in im.getbands() else 'RGB')
-        except FileNotFoundError:
-            raise FileNotFoundError(f'no image at {image_path}') from None
-        except (UnidentifiedImageError, OSError) as e:
-            raise ValueError(f'{image_path} is not a readable image ({e})') \
-                from None
-        pixels = np.asarray(image)
+    for image_path, out, pixels in zip(args.images, outputs, pictures):
         pred = predict(net, pixels, args.devices)
-        picture = overlay(pixels, pred) if args.overlay else label2image(pred)
-        Image.fromarray(picture).save(out)
+        if args.overlay:
+            Image.fromarray(overlay(pixels, pred)).save(out)
+        else:
+            classes = Image.fromarray(pred.astype(np.uint8), mode='P')
+            classes.putpalette(voc_palette().ravel().tolist())
+            classes.save(out)
         print(f'{image_path} -> {out} ({pred.shape[0]}x{pred.shape[1]})')
 
 
@@ -191,15 +248,26 @@ def main(argv=None):
     args = parser.parse_args(argv)
     run = {'train': run_train, 'predict': run_predict,
            'download-voc': run_download}[args.command]
+    from mxnet.base import MXNetError
+    from PIL import Image
     try:
         run(args)
-    except (ValueError, TypeError, FileNotFoundError, FileExistsError,
-            ConnectionError) as e:
+    except (ValueError, TypeError, OSError, FloatingPointError,
+            Image.DecompressionBombError) as e:
+        # OSError: missing, existing or unwritable files, a full disk,
+        # network errors of download-voc
         print(f'python -m d2lfcn {args.command}: error: {e}', file=sys.stderr)
         return 2
+    except MXNetError as e:
+        first = next((line for line in str(e).splitlines()
+                      if line.strip()), 'unknown error')
+        print(f'python -m d2lfcn {args.command}: error: MXNet failed: '
+              f'{first[:300]}', file=sys.stderr)
+        return 2
     except KeyboardInterrupt:
-        print('interrupted; the last complete checkpoint is kept',
-              file=sys.stderr)
+        kept = ('; the last complete checkpoint is kept'
+                if args.command == 'train' else '')
+        print(f'interrupted{kept}', file=sys.stderr)
         return 130
     return 0
 

@@ -40,6 +40,9 @@ class SegMetric:
     def reset(self):
         """Forget every batch seen so far."""
         self._counts = {}  # device -> float64 NDArray (C, C) on that device
+        # device -> (6,) NDArray: smallest and largest scored label, number
+        # of fractional labels, and the same three for the predictions
+        self._ranges = {}
 
     def update(self, pred, label):
         """Add a batch.
@@ -47,7 +50,11 @@ class SegMetric:
         pred: (N, C, H, W) class scores or (N, H, W) class indices;
         label: (N, H, W) class indices, `ignore_index` where not scored.
         Both NDArrays on the same device (or numpy arrays, used on the CPU).
+        Labels and predicted indices must be whole numbers in 0..C-1 (labels
+        may also be `ignore_index`): numpy input is checked here, NDArrays
+        on their device, and get() raises ValueError if any was not.
         """
+        eager = not isinstance(label, nd.NDArray)
         pred, label = _as_nd(pred, 'pred'), _as_nd(label, 'label')
         if pred.ndim == 4:
             if pred.shape[1] != self.num_classes:
@@ -60,36 +67,66 @@ class SegMetric:
                              f'(N, H, W); got {pred.shape} and {label.shape}')
         pred = pred.as_in_context(label.context).astype('float32')
         label = label.astype('float32')
+        ctx = label.context
+        valid = label != self.ignore_index
+        ranges = nd.concat(*_range_and_fractions(label, valid),
+                           *_range_and_fractions(pred, nd.ones_like(pred)), dim=0)
+        if eager:
+            self._check_ranges(ranges)      # before this batch is counted
+        if ctx in self._ranges:
+            self._ranges[ctx] = _merge_ranges(self._ranges[ctx], ranges)
+        else:
+            self._ranges[ctx] = ranges
         c = self.num_classes
-        # pixel (true i, predicted j) counts in bin i * C + j; ignored and
-        # out-of-range labels fall outside [0, C * C) and are not counted
-        label = nd.where(label == self.ignore_index,
-                         nd.full(label.shape, -1e6, ctx=label.context), label)
+        # pixel (true i, predicted j) counts in bin i * C + j; ignored
+        # labels are moved far below 0, outside [0, C * C), and not counted
+        label = nd.where(valid, label, nd.full(label.shape, -1e6, ctx=ctx))
         bins, _ = nd.histogram((label * c + pred).reshape(-1), bins=c * c,
                                range=(0, c * c))
         batch = bins.reshape((c, c)).astype('float64')
-        ctx = label.context
         if ctx in self._counts:
             self._counts[ctx] += batch
         else:
             self._counts[ctx] = batch
 
+    def raise_if_invalid(self):
+        """ValueError if a label or a predicted index seen so far was not a
+        whole number in 0..C-1 (or ignore_index, for labels)."""
+        for ranges in self._ranges.values():
+            self._check_ranges(ranges)
+
+    def _check_ranges(self, ranges):
+        c = self.num_classes
+        low, high, fractional, p_low, p_high, p_fractional = \
+            ranges.asnumpy().tolist()
+        if fractional:
+            raise ValueError(
+                f'{int(fractional)} labelled pixels hold fractional values: '
+                f'labels must be whole class indices. Resize labels with '
+                f'nearest-neighbour interpolation, never bilinear')
+        if low < 0 or high >= c:
+            bad = int(low) if low < 0 else int(high)
+            raise ValueError(
+                f'a label holds class {bad}, but the metric counts '
+                f'num_classes={c} classes (0..{c - 1}; {self.ignore_index} = '
+                f'ignore): build the network and the metric with as many '
+                f'classes as the labels have (21 for Pascal VOC)')
+        if p_fractional or p_low < 0 or p_high >= c:
+            bad = p_low if p_low < 0 else p_high
+            what = 'fractional' if p_fractional else f'{bad:g}'
+            raise ValueError(
+                f'a predicted class index is {what}, not one of 0..{c - 1}: '
+                f'pass the scores (N, C, H, W) or their argmax over the '
+                f'classes')
+
     @property
     def confusion(self):
         """The (num_classes, num_classes) int64 matrix n[true, predicted]."""
+        self.raise_if_invalid()
         total = np.zeros((self.num_classes,) * 2, dtype=np.int64)
         for counts in self._counts.values():
             total += counts.asnumpy().round().astype(np.int64)
         return total
-
-    def check_labels(self, label):
-        """Raise if a label holds values other than 0..C-1 and ignore_index."""
-        values = np.unique(_as_nd(label, 'label').asnumpy())
-        bad = [int(v) for v in values
-               if not (0 <= v < self.num_classes or v == self.ignore_index)]
-        if bad:
-            raise ValueError(f'label holds values {bad[:10]} outside 0..'
-                             f'{self.num_classes - 1} and {self.ignore_index}')
 
     def get(self):
         """Return a dict of the metrics (floats in [0, 1], NaN if no pixels).
@@ -125,6 +162,22 @@ def metrics_from_confusion(n):
 def _nanmean(values):
     values = values[~np.isnan(values)]
     return float(values.mean()) if values.size else float('nan')
+
+
+def _range_and_fractions(values, valid):
+    """Smallest and largest of values where valid (+inf / -inf if none),
+    and how many of them are not whole numbers: three scalar NDArrays."""
+    big = nd.full(values.shape, np.inf, ctx=values.context)
+    low = nd.min(nd.where(valid, values, big)).reshape(1)
+    high = nd.max(nd.where(valid, values, -big)).reshape(1)
+    fractional = nd.sum(valid * (values != nd.floor(values))).reshape(1)
+    return low, high, fractional
+
+
+def _merge_ranges(a, b):
+    return nd.concat(nd.minimum(a[0:1], b[0:1]), nd.maximum(a[1:2], b[1:2]),
+                     a[2:3] + b[2:3], nd.minimum(a[3:4], b[3:4]),
+                     nd.maximum(a[4:5], b[4:5]), a[5:6] + b[5:6], dim=0)
 
 
 def _as_nd(x, name):

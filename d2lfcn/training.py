@@ -15,6 +15,7 @@ import warnings
 from pathlib import Path
 
 import mxnet as mx
+import numpy as np
 from mxnet import autograd, gluon, nd
 
 import d2lfcn
@@ -178,7 +179,8 @@ def train(net, train_iter, test_iter, loss, trainer, num_epochs, devices,
         loss_sums = []
         batches = train_iter if in_notebook else _progress(
             train_iter, f'epoch {epoch + 1}/{num_epochs}')
-        for X, y in batches:
+        pending, batch = None, 0   # the previous batch's losses: checked late
+        for batch, (X, y) in enumerate(batches, 1):
             used = devices[:min(len(devices), X.shape[0])]
             Xs = gluon.utils.split_and_load(X, used, even_split=False)
             ys = gluon.utils.split_and_load(y, used, even_split=False)
@@ -193,13 +195,24 @@ def train(net, train_iter, test_iter, loss, trainer, num_epochs, devices,
                 autograd.backward(losses)
             trainer.step(X.shape[0])
             images += X.shape[0]
-            for s, y_, l in zip(scores, ys, losses):   # stays on the device
+            for s, y_ in zip(scores, ys):   # stays on the device
                 metric.update(s, y_)
-                loss_sums.append(l.sum())
+            if epoch == start and batch == 1:
+                metric.raise_if_invalid()   # labels the net has no class for
+            # waiting for the previous batch keeps this one queued
+            _stop_if_not_finite(pending, epoch + 1, batch - 1, trainer)
+            pending = [l.sum() for l in losses]
+            loss_sums += pending
+        _stop_if_not_finite(pending, epoch + 1, batch, trainer)
         average_running_stats(net)
         train_loss = sum(l.asscalar() for l in loss_sums) / max(images, 1)
         seconds = time.time() - t0
         row = {'epoch': epoch + 1, 'train_loss': train_loss}
+        if metric.confusion.sum() == 0:
+            raise ValueError('no pixel of the training data is labelled (every '
+                             'label is 255, the ignore value): check the '
+                             'label files, or the crops, which may all fall '
+                             'into an ignored region')
         got = metric.get()
         row.update(train_pixel_accuracy=got['pixel_accuracy'],
                    train_mean_iou=got['mean_iou'])
@@ -220,6 +233,19 @@ def train(net, train_iter, test_iter, loss, trainer, num_epochs, devices,
         import matplotlib.pyplot as plt
         plt.close(figure)
     return history
+
+
+def _stop_if_not_finite(losses, epoch, batch, trainer):
+    """FloatingPointError if the summed losses of a batch are inf or NaN."""
+    if not losses:
+        return
+    value = sum(l.asscalar() for l in losses)
+    if not np.isfinite(value):
+        raise FloatingPointError(
+            f'the training loss is {value} in epoch {epoch}, batch {batch}: '
+            f'the run diverged, or the data hold NaN or inf. Lower the '
+            f'learning rate (it is {trainer.learning_rate:g} now); nothing of '
+            f'this epoch was saved')
 
 
 def _epoch_line(row):
@@ -310,6 +336,12 @@ def save_checkpoint(checkpoint_dir, net, trainer, history, keep=2):
     of them are written: a run killed meanwhile leaves no checkpoint that
     looks complete. Only the newest `keep` checkpoints are kept.
     """
+    bad = [name for name, p in net.collect_params().items()
+           if p._data is not None and not np.isfinite(p.data().norm().asscalar())]
+    if bad:
+        raise FloatingPointError(
+            f'not saving a checkpoint: {len(bad)} parameters hold NaN or inf '
+            f'(the first: {bad[0]}); the run diverged, lower the learning rate')
     root = Path(checkpoint_dir)
     root.mkdir(parents=True, exist_ok=True)
     final = root / f'epoch-{len(history):04d}'
@@ -393,8 +425,48 @@ def load_checkpoint(path, net, trainer=None, devices=None):
                          f'another model ({type(e).__name__}: '
                          f'{str(e).splitlines()[0][:200]})') from None
     if trainer is not None and path.is_dir():
-        trainer.load_states(str(path / 'trainer.states'))
+        _load_trainer_states(trainer, path / 'trainer.states')
     return history
+
+
+def _load_trainer_states(trainer, states_file):
+    """Load the optimizer's state (momentum, moment estimates, the count of
+    updates) from states_file, but keep the trainer's own hyper-parameters.
+
+    Trainer.load_states replaces the trainer's optimizer by the pickled one,
+    with the learning rate, schedule and weight decay it was saved with;
+    a run resumed with other settings would silently train with the old
+    ones. The settings given now win, and a change is reported.
+    """
+    given = trainer.optimizer
+    try:
+        trainer.load_states(str(states_file))
+    except Exception as e:
+        raise ValueError(f'cannot load {states_file}: it is truncated or '
+                         f'corrupt ({type(e).__name__}); delete that '
+                         f'checkpoint folder to resume from the one before '
+                         f'it') from None
+    loaded = trainer.optimizer
+    if type(loaded) is not type(given):
+        raise ValueError(
+            f'{states_file} holds the state of a {type(loaded).__name__} '
+            f'optimizer, the trainer given now uses {type(given).__name__}: '
+            f'resume with the same optimizer, or start a new run in another '
+            f'folder')
+    given.num_update = loaded.num_update
+    given._index_update_count = dict(loaded._index_update_count)
+    given.param_dict = loaded.param_dict
+    if trainer._update_on_kvstore:
+        trainer._kvstore._updater.optimizer = given
+    for updater in trainer._updaters:
+        updater.optimizer = given
+    trainer._optimizer = given
+    changes = [f'{name} {old:g} -> {new:g}' for name, old, new in [
+        ('learning rate', loaded.learning_rate, given.learning_rate),
+        ('weight decay', loaded.wd, given.wd)] if old != new]
+    if changes:
+        print(f'resuming with the settings given now, not those of the '
+              f'checkpoint: {", ".join(changes)}')
 
 
 def prepare_checkpoints(checkpoint_dir, net, trainer, resume, devices):

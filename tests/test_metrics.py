@@ -111,14 +111,44 @@ def test_empty_metric_gives_nan():
      'must both be (N, H, W)'),
     (lambda m: m.update(np.zeros((4, 4)), np.zeros((4, 4))),
      'must both be (N, H, W)'),
-    (lambda m: m.check_labels(np.array([[[0, 3, 255, 7]]])),
-     'outside 0..2 and 255'),
+    (lambda m: m.update(np.zeros((1, 1, 4)), np.array([[[0, 3, 255, 7]]])),
+     'a label holds class 7, but the metric counts num_classes=3'),
+    (lambda m: m.update(np.zeros((1, 1, 4)), np.array([[[0, -1, 255, 2]]])),
+     'a label holds class -1'),
+    (lambda m: m.update(np.zeros((1, 1, 3)), np.array([[[0, 1.5, 2]]])),
+     '1 labelled pixels hold fractional values'),
+    (lambda m: m.update(np.array([[[4, 0]]]), np.array([[[0, 0]]])),
+     'a predicted class index is 4, not one of 0..2'),
+    (lambda m: m.update(np.array([[[0.5, 0]]]), np.array([[[0, 0]]])),
+     'a predicted class index is fractional'),
     (lambda m: m.update('x', np.zeros((1, 4, 4))), 'pred must be'),
 ])
 def test_bad_input(call, words):
     with pytest.raises((ValueError, TypeError)) as info:
         call(SegMetric(3))
     assert words in str(info.value)
+
+
+def test_a_rejected_numpy_batch_is_not_counted():
+    metric = SegMetric(3)
+    metric.update(np.array([[[1, 2]]]), np.array([[[1, 2]]]))
+    with pytest.raises(ValueError, match='predicted class index is 4'):
+        metric.update(np.array([[[4, 0]]]), np.array([[[0, 0]]]))
+    assert metric.confusion.sum() == 2 and metric.get()['pixel_accuracy'] == 1
+
+
+@pytest.mark.parametrize('pred, label, words', [
+    ([[[4, 0]]], [[[0, 0]]], 'predicted class index is 4'),
+    ([[[0, 0]]], [[[5, 255]]], 'a label holds class 5'),
+    ([[[0, 0]]], [[[1.5, 0]]], 'fractional')])
+def test_ndarray_batches_are_checked_on_the_device_and_refused_by_get(
+        pred, label, words):
+    """Index 4 for label 0 with 3 classes would count as a hit (bin 4 is
+    (1, 1)); on the device nothing waits for the check, get() refuses."""
+    metric = SegMetric(3)
+    metric.update(nd.array(pred), nd.array(label))     # no host sync here
+    with pytest.raises(ValueError, match=words):
+        metric.get()
 
 
 def test_bad_num_classes():

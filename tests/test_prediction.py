@@ -1,5 +1,6 @@
 """Whole-image prediction of any size and format, colouring, and the
 command line."""
+import os
 import subprocess
 import sys
 
@@ -95,7 +96,7 @@ def test_cli_help_and_bad_arguments():
     result = cli('train', '--crop', '320by480')
     assert result.returncode == 2 and 'HEIGHTxWIDTH' in result.stderr
     result = cli('train', '--epochs', '0')
-    assert result.returncode == 2 and 'must be > 0' in result.stderr
+    assert result.returncode == 2 and 'must be a finite number > 0' in result.stderr
     result = cli('train', '--devices', 'gpu7')
     assert result.returncode == 2 and 'does not exist' in result.stderr
     assert 'Traceback' not in result.stderr
@@ -117,7 +118,10 @@ def test_cli_predict_writes_pngs_and_never_overwrites(tmp_path):
                  tmp_path / 'ckpt', '--devices', 'cpu')
     assert result.returncode == 0, result.stderr
     with Image.open(out / 'photo.png') as im:
-        assert im.size == (70, 45) and im.mode == 'RGB'
+        assert im.size == (70, 45) and im.mode == 'P'   # VOC label format
+        written = np.asarray(im)
+        palette = np.array(im.getpalette()[:63]).reshape(21, 3)
+    assert written.max() < 21 and (palette == np.array(VOC_COLORMAP)).all()
     before = (out / 'photo.png').read_bytes()
     result = cli('predict', photo, '-o', out, '--checkpoint',
                  tmp_path / 'ckpt')
@@ -132,6 +136,125 @@ def test_cli_predict_writes_pngs_and_never_overwrites(tmp_path):
                  tmp_path / 'ckpt', '--num-classes', '5')
     assert result.returncode == 2 and 'trained for 21 classes' in result.stderr
     assert 'Traceback' not in result.stderr
+
+
+@pytest.fixture(scope='module')
+def checkpoint(tmp_path_factory):
+    from mxnet import gluon
+
+    from d2lfcn.training import save_checkpoint
+    folder = tmp_path_factory.mktemp('ckpt')
+    net = fcn_resnet18(21, pretrained=False)
+    trainer = gluon.Trainer(net.collect_params(), 'sgd',
+                            {'learning_rate': 0.1})
+    return save_checkpoint(folder, net, trainer, [{'epoch': 1}])
+
+
+def run_main(capsys, *args):
+    from d2lfcn.__main__ import main
+    code = main([str(a) for a in args])
+    return code, capsys.readouterr().err
+
+
+def photo_file(path, size=(30, 40)):
+    Image.fromarray(np.random.default_rng(0).integers(
+        0, 256, size + (3,)).astype(np.uint8)).save(path)
+    return path
+
+
+def test_predict_never_writes_over_an_input_image(tmp_path, checkpoint,
+                                                  capsys):
+    photo = photo_file(tmp_path / 'photo.png')
+    before = photo.read_bytes()
+    code, err = run_main(capsys, 'predict', photo, '-o', tmp_path,
+                         '--checkpoint', checkpoint, '--overwrite')
+    assert code == 2 and 'is one of the input images' in err
+    assert photo.read_bytes() == before
+
+
+def test_predict_checks_every_input_before_writing(tmp_path, checkpoint,
+                                                   capsys):
+    good = photo_file(tmp_path / 'a.png')
+    bad = tmp_path / 'b.jpg'
+    bad.write_text('not an image')
+    code, err = run_main(capsys, 'predict', good, bad, '-o', tmp_path / 'out',
+                         '--checkpoint', checkpoint)
+    assert code == 2 and 'b.jpg is not a readable image' in err
+    assert not (tmp_path / 'out').exists()
+
+
+def test_predict_names_inputs_with_the_same_stem(tmp_path, checkpoint,
+                                                 capsys):
+    (tmp_path / 'x').mkdir()
+    one = photo_file(tmp_path / 'photo.png')
+    two = photo_file(tmp_path / 'x' / 'photo.jpg')
+    code, err = run_main(capsys, 'predict', one, two, '-o', tmp_path / 'out',
+                         '--checkpoint', checkpoint)
+    assert code == 2 and str(one) in err and str(two) in err
+
+
+def test_predict_refuses_an_output_that_is_a_file(tmp_path, checkpoint,
+                                                  capsys):
+    photo = photo_file(tmp_path / 'photo.png')
+    (tmp_path / 'out').write_text('a file')
+    code, err = run_main(capsys, 'predict', photo, '-o', tmp_path / 'out',
+                         '--checkpoint', checkpoint)
+    assert code == 2 and 'is a file, not a folder' in err
+
+
+def test_predict_applies_the_exif_orientation(tmp_path, checkpoint, capsys):
+    """A JPEG stored 30 wide and 40 high with orientation 6 (turn 90°) is
+    shown 40 wide and 30 high: so is its class map."""
+    stored = Image.fromarray(np.zeros((40, 30, 3), np.uint8))
+    exif = Image.Exif()
+    exif[0x0112] = 6
+    stored.save(tmp_path / 'turned.jpg', exif=exif)
+    code, err = run_main(capsys, 'predict', tmp_path / 'turned.jpg', '-o',
+                         tmp_path / 'out', '--checkpoint', checkpoint)
+    assert code == 0, err
+    with Image.open(tmp_path / 'out' / 'turned.png') as im:
+        assert im.size == (40, 30)
+
+
+@pytest.mark.parametrize('args, words', [
+    (['train', '--lr', 'nan'], 'must be a finite number > 0'),
+    (['train', '--lr', 'inf'], 'must be a finite number > 0')])
+def test_non_finite_numbers_are_refused(capsys, args, words):
+    from d2lfcn.__main__ import main
+    with pytest.raises(SystemExit) as info:
+        main(args)
+    assert info.value.code == 2 and words in capsys.readouterr().err
+
+
+def test_train_checks_the_checkpoint_dir_before_training(tmp_path, capsys):
+    (tmp_path / 'file').write_text('x')
+    code, err = run_main(capsys, 'train', '--checkpoint-dir',
+                         tmp_path / 'file', '--epochs', '1')
+    assert code == 2 and 'is a file, not a folder' in err
+    code, err = run_main(capsys, 'train', '--checkpoint-dir',
+                         tmp_path / 'none', '--resume')
+    assert code == 2 and 'nothing to resume in' in err
+    locked = tmp_path / 'locked'
+    locked.mkdir(mode=0o500)
+    try:
+        if not os.access(locked, os.W_OK):      # not when running as root
+            code, err = run_main(capsys, 'train', '--checkpoint-dir',
+                                 locked / 'run')
+            assert code == 2 and 'is not writable' in err
+    finally:
+        locked.chmod(0o700)
+
+
+def test_interrupting_predict_does_not_speak_of_checkpoints(
+        monkeypatch, capsys):
+    import d2lfcn.__main__ as cli_module
+
+    def interrupted(args):
+        raise KeyboardInterrupt
+    monkeypatch.setattr(cli_module, 'run_predict', interrupted)
+    code, err = run_main(capsys, 'predict', 'x.png', '-o', 'out',
+                         '--checkpoint', 'c')
+    assert code == 130 and 'checkpoint' not in err
 
 
 def test_cli_download_voc_offline_fails_fast_with_a_hint(tmp_path):

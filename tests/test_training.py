@@ -176,3 +176,79 @@ def test_bad_checkpoints_are_named(tmp_path):
     (good / 'meta.json').write_text('{not json')
     with pytest.raises(ValueError, match='meta.json is missing or corrupt'):
         load_checkpoint(good, net)
+
+
+def relabelled(dataset, fn):
+    """The dataset with fn applied to every label (numpy (h, w) -> (h, w))."""
+    return gluon.data.ArrayDataset(
+        nd.stack(*[x for x, _ in dataset]),
+        nd.array(np.stack([fn(y.asnumpy()) for _, y in dataset])))
+
+
+def test_labels_the_net_has_no_class_for_stop_training_at_once(tmp_path):
+    """Class 2 labels with a 2-class net: the loss would clip them to class
+    1 and the metric would drop them; training must refuse instead."""
+    mx.random.seed(0)
+    net = fcn_resnet18(2, pretrained=False, ctx=DEVICES)
+    trainer = gluon.Trainer(net.collect_params(), 'sgd',
+                            {'learning_rate': 0.01})
+    data = gluon.data.DataLoader(toy_segmentation(8), 4)
+    with pytest.raises(ValueError, match='a label holds class 2, but the '
+                                         'metric counts num_classes=2'):
+        train(net, data, None, SegmentationLoss(), trainer, 1, DEVICES,
+              checkpoint_dir=tmp_path / 'ckpt', plot=False)
+    assert trainer.optimizer.num_update == 1      # stopped at the 1st batch
+    assert list_checkpoints(tmp_path / 'ckpt') == []
+
+
+def test_a_diverging_run_stops_and_saves_nothing_non_finite(tmp_path):
+    net, trainer, train_iter = make_run(lr=1e6)
+    with pytest.raises(FloatingPointError, match='the run diverged'):
+        train(net, train_iter, None, SegmentationLoss(), trainer, 3,
+              DEVICES, checkpoint_dir=tmp_path / 'ckpt', plot=False)
+    for folder in list_checkpoints(tmp_path / 'ckpt'):
+        loaded = fcn_resnet18(3, pretrained=False)
+        load_checkpoint(folder, loaded)
+        for p in loaded.collect_params().values():
+            assert np.isfinite(p.data().asnumpy()).all()
+
+
+def test_no_checkpoint_of_non_finite_weights(tmp_path):
+    net, trainer, _ = make_run()
+    weight = next(iter(net.collect_params().values()))
+    for d in weight.list_data():
+        d[:] = float('nan')
+    with pytest.raises(FloatingPointError, match='not saving a checkpoint'):
+        training.save_checkpoint(tmp_path, net, trainer, [{'epoch': 1}])
+    assert list_checkpoints(tmp_path) == []
+
+
+def test_data_without_a_labelled_pixel_is_an_error():
+    net, trainer, _ = make_run()
+    data = gluon.data.DataLoader(
+        relabelled(toy_segmentation(4), lambda y: np.full_like(y, 255)), 4)
+    with pytest.raises(ValueError, match='no pixel of the training data is '
+                                         'labelled'):
+        train(net, data, None, SegmentationLoss(), trainer, 1, DEVICES,
+              plot=False)
+
+
+def test_resume_keeps_the_hyper_parameters_given_now(tmp_path, capsys):
+    ckpt = tmp_path / 'ckpt'
+    net, trainer, train_iter = make_run(lr=0.05)
+    train(net, train_iter, None, SegmentationLoss(), trainer, 1, DEVICES,
+          checkpoint_dir=ckpt, plot=False)
+    updates = trainer.optimizer.num_update
+    net2, trainer2, _ = make_run(lr=1e-4)
+    load_checkpoint(list_checkpoints(ckpt)[-1], net2, trainer2, DEVICES)
+    assert trainer2.learning_rate == 1e-4
+    assert trainer2.optimizer.num_update == updates     # the state is back
+    assert 'learning rate 0.05 -> 0.0001' in capsys.readouterr().out
+    other = gluon.Trainer(net2.collect_params(), 'adam',
+                          {'learning_rate': 1e-3})
+    with pytest.raises(ValueError, match='state of a SGD optimizer, the '
+                                         'trainer given now uses Adam'):
+        load_checkpoint(list_checkpoints(ckpt)[-1], net2, other, DEVICES)
+    (list_checkpoints(ckpt)[-1] / 'trainer.states').write_bytes(b'\x80\x04tru')
+    with pytest.raises(ValueError, match='truncated or corrupt'):
+        load_checkpoint(list_checkpoints(ckpt)[-1], net2, trainer2, DEVICES)
