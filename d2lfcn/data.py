@@ -477,9 +477,10 @@ def load_data_voc(batch_size, crop_size, voc_dir=None, num_workers=0,
 def is_complete_voc(voc_dir):
     """True if voc_dir holds the four parts of a VOC segmentation dataset."""
     voc_dir = Path(voc_dir)
-    return all((voc_dir / p).exists() for p in (
-        'JPEGImages', 'SegmentationClass', 'ImageSets/Segmentation/train.txt',
-        'ImageSets/Segmentation/val.txt'))
+    return all((voc_dir / p).is_dir() for p in (
+        'JPEGImages', 'SegmentationClass')) and all(
+        (voc_dir / 'ImageSets' / 'Segmentation' / f).is_file()
+        for f in ('train.txt', 'val.txt'))
 
 
 def sample_voc_root():
@@ -625,12 +626,31 @@ def _extract(archive, data_dir):
                              f'VOCdevkit/VOC2012 segmentation data; is it '
                              f'{VOC_ARCHIVE}?')
         target.parent.mkdir(parents=True, exist_ok=True)
-        if target.exists():             # an old, incomplete tree
-            shutil.rmtree(target)
-        os.replace(extracted, target)
+        if target.exists():     # incomplete, and maybe holding the user's files
+            _merge_without_replacing(extracted, target)
+            if not is_complete_voc(target):
+                raise ValueError(
+                    f'{target} existed and still lacks parts of VOC 2012 '
+                    f'after the archive was added to it, because some of its '
+                    f'own entries have the names of VOC folders; nothing of '
+                    f'it was replaced. Move it away and call download_voc '
+                    f'again')
+        else:
+            os.replace(extracted, target)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     return target
+
+
+def _merge_without_replacing(source, target):
+    """Move every file and folder of source into target that target does
+    not have, folder by folder; what target already holds is kept."""
+    for entry in source.iterdir():
+        there = target / entry.name
+        if not there.exists() and not there.is_symlink():
+            os.replace(entry, there)
+        elif entry.is_dir() and there.is_dir() and not there.is_symlink():
+            _merge_without_replacing(entry, there)
 
 
 def download_voc(data_dir=None, url=VOC_URL, sha1=VOC_SHA1, timeout=10,

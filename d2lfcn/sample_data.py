@@ -258,15 +258,60 @@ def _write_dataset(voc_dir, num_train, num_val, seed):
             ''.join(n + '\n' for n in listed))
 
 
+def _read_marker(marker):
+    """The parameters in a dataset's marker file, or None."""
+    try:
+        return json.loads(marker.read_text())
+    except (OSError, ValueError):
+        return None
+
+
+def _refuse_foreign(devkit, marker):
+    """FileExistsError unless devkit holds nothing but a sample dataset
+    written by make_sample_voc (its VOC2012 folder with a marker)."""
+    entries = sorted(p.name for p in devkit.iterdir()) if devkit.is_dir() \
+        else None
+    if entries == ['VOC2012'] and _read_marker(marker) is not None:
+        return
+    raise FileExistsError(
+        f'{devkit} holds files the sample generator did not write '
+        f'({", ".join(entries[:4]) if entries else "it is not a folder"}); '
+        f'they may be a real Pascal VOC or your own. Nothing was changed: '
+        f'pass make_sample_voc a root of its own (the default is '
+        f'{d2lfcn.DATA_DIR / "sample_voc"})')
+
+
+def _remove_stale_tmp(root, hours=24):
+    """Delete temporary folders that killed runs of make_sample_voc left in
+    root: those of processes that no longer exist, or older than `hours`."""
+    for tmp in root.glob('.tmp-*-*'):
+        try:
+            pid = int(tmp.name.split('-')[1])
+            age = time.time() - tmp.stat().st_mtime
+        except (ValueError, OSError):
+            continue
+        try:
+            os.kill(pid, 0)
+            alive = True
+        except ProcessLookupError:
+            alive = False
+        except PermissionError:         # someone else's live process
+            alive = True
+        if not alive or age > hours * 3600:
+            shutil.rmtree(tmp, ignore_errors=True)
+
+
 def make_sample_voc(root=None, num_train=400, num_val=150, seed=0):
     """Generate (or reuse) the sample dataset under root; return its
     root/VOCdevkit/VOC2012 folder as a Path.
 
     Deterministic for given (num_train, num_val, seed): a complete dataset
-    made with the same arguments is reused, anything else there (an
-    interrupted run, other arguments) is replaced. The files are written to
-    a temporary folder that is renamed into place at the end, and a marker
-    file written last says the dataset is complete.
+    made with the same arguments is reused and never replaced; one made by
+    this function with other arguments is replaced. Anything else in
+    root/VOCdevkit (a real VOC, the user's files) is never touched:
+    FileExistsError. The files are written to a temporary folder that is
+    renamed into place at the end, and a marker file written last says the
+    dataset is complete; temporary folders of killed runs are removed.
     """
     validate.positive_int(num_train, 'num_train')
     validate.positive_int(num_val, 'num_val')
@@ -277,23 +322,28 @@ def make_sample_voc(root=None, num_train=400, num_val=150, seed=0):
     params = {'format': FORMAT_VERSION, 'num_train': num_train,
               'num_val': num_val, 'seed': seed, 'photos': list(PHOTOS)}
     marker = voc_dir / _MARKER
-    try:
-        if json.loads(marker.read_text()) == params:
-            return voc_dir
-    except (OSError, ValueError):
-        pass
+    if _read_marker(marker) == params:
+        return voc_dir
+    if devkit.exists():
+        _refuse_foreign(devkit, marker)
     root.mkdir(parents=True, exist_ok=True)
+    _remove_stale_tmp(root)
     tmp = root / f'.tmp-{os.getpid()}-{time.time_ns()}'
     try:
         _write_dataset(tmp / 'VOC2012', num_train, num_val, seed)
         (tmp / 'VOC2012' / _MARKER).write_text(json.dumps(params))
+        if _read_marker(marker) == params:   # another process was faster
+            return voc_dir
+        old = root / f'.old-{os.getpid()}-{time.time_ns()}'
         if devkit.exists():
-            shutil.rmtree(devkit, ignore_errors=True)
+            _refuse_foreign(devkit, marker)  # ours, with other parameters
+            os.replace(devkit, old)
         try:
             os.replace(tmp, devkit)
-        except OSError:         # another process was faster: use its copy
-            if json.loads(marker.read_text()) != params:
+        except OSError:
+            if _read_marker(marker) != params:
                 raise
+        shutil.rmtree(old, ignore_errors=True)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     return voc_dir

@@ -62,6 +62,33 @@ def test_download_verify_extract(source, tmp_path, capsys):
     assert download_voc(data_dir, url=source.as_uri(), sha1='0' * 40) == voc
 
 
+def test_an_incomplete_voc2012_keeps_the_users_files(source, tmp_path):
+    """SBD's SegmentationClassAug is often added to VOC2012 by hand: the
+    download completes the folder around it and replaces nothing."""
+    voc = tmp_path / 'data' / 'VOCdevkit' / 'VOC2012'
+    (voc / 'SegmentationClassAug').mkdir(parents=True)
+    (voc / 'SegmentationClassAug' / 'x.png').write_bytes(b'mine')
+    (voc / 'JPEGImages').mkdir()
+    (voc / 'JPEGImages' / 'a.jpg').write_bytes(b'my own a.jpg')
+    got = download_voc(tmp_path / 'data', url=source.as_uri(),
+                       sha1=sha1(source), progress=False)
+    assert got == voc and is_complete_voc(voc)
+    assert (voc / 'SegmentationClassAug' / 'x.png').read_bytes() == b'mine'
+    assert (voc / 'JPEGImages' / 'a.jpg').read_bytes() == b'my own a.jpg'
+    assert (voc / 'SegmentationClass' / 'a.png').read_bytes() == b'png' * 1000
+
+
+def test_a_voc2012_that_cannot_be_completed_is_left_alone(source, tmp_path):
+    voc = tmp_path / 'data' / 'VOCdevkit' / 'VOC2012'
+    voc.mkdir(parents=True)
+    (voc / 'JPEGImages').write_text('a file where a folder belongs')
+    with pytest.raises(ValueError, match='nothing of it was replaced'):
+        download_voc(tmp_path / 'data', url=source.as_uri(),
+                     sha1=sha1(source), progress=False)
+    assert (voc / 'JPEGImages').read_text() == 'a file where a folder belongs'
+    assert not list((tmp_path / 'data').glob('.extract*'))
+
+
 def test_corrupt_download_is_refused(source, tmp_path):
     data_dir = tmp_path / 'data'
     with pytest.raises(ValueError, match='wrong SHA-1'):

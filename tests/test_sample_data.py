@@ -2,6 +2,8 @@
 import hashlib
 import warnings
 
+import os
+
 import numpy as np
 import pytest
 from PIL import Image
@@ -116,16 +118,69 @@ def test_deterministic_and_cached(tmp_path, voc):
     assert digest(other) != digest(voc)
 
 
-def test_incomplete_is_regenerated(tmp_path, voc):
+def test_other_arguments_replace_only_the_generators_own_dataset(tmp_path,
+                                                                  voc):
     voc_dir = make_sample_voc(tmp_path, 12, 6, seed=0)
-    (voc_dir / 'sample_complete.json').unlink()      # as if interrupted
-    next(voc_dir.glob('JPEGImages/*.jpg')).unlink()
-    assert make_sample_voc(tmp_path, 12, 6, seed=0) == voc_dir
     assert digest(voc_dir) == digest(voc)
-    # other arguments replace the cache
     make_sample_voc(tmp_path, 3, 2, seed=0)
     assert len(list(voc_dir.glob('JPEGImages/*.jpg'))) == 5
+    assert sorted(p.name for p in tmp_path.iterdir()) == ['VOCdevkit']
+
+
+@pytest.mark.parametrize('layout', [
+    {'VOC2007/JPEGImages/a.jpg': b'a real VOC 2007'},
+    {'VOC2012/JPEGImages/a.jpg': b'a real VOC 2012, no marker'},
+    {'VOC2012/JPEGImages/a.jpg': b'x', 'notes.txt': b'the user\'s own'}])
+def test_never_deletes_what_it_did_not_write(tmp_path, layout):
+    for name, payload in layout.items():
+        (tmp_path / 'VOCdevkit' / name).parent.mkdir(parents=True,
+                                                     exist_ok=True)
+        (tmp_path / 'VOCdevkit' / name).write_bytes(payload)
+    with pytest.raises(FileExistsError, match='did not write.*Nothing was '
+                                              'changed'):
+        make_sample_voc(tmp_path, 2, 2)
+    for name, payload in layout.items():
+        assert (tmp_path / 'VOCdevkit' / name).read_bytes() == payload
     assert not [p for p in tmp_path.iterdir() if p.name.startswith('.tmp')]
+
+
+def test_a_user_file_next_to_an_old_sample_dataset_is_kept(tmp_path):
+    make_sample_voc(tmp_path, 3, 2, seed=0)
+    (tmp_path / 'VOCdevkit' / 'mine.txt').write_text('keep me')
+    with pytest.raises(FileExistsError):
+        make_sample_voc(tmp_path, 2, 2, seed=0)
+    assert (tmp_path / 'VOCdevkit' / 'mine.txt').read_text() == 'keep me'
+
+
+def test_a_complete_dataset_of_another_process_is_never_replaced(
+        tmp_path, monkeypatch):
+    """B starts while A is still writing the same dataset; A finishes first
+    (and its caller reads it). B must keep A's copy, not swap in its own."""
+    write = sample_data._write_dataset
+    calls = []
+
+    def slow_write(*args):
+        write(*args)
+        if not calls:                   # B, before renaming: A finishes
+            calls.append('A')
+            make_sample_voc(tmp_path, 2, 2, seed=0)
+    monkeypatch.setattr(sample_data, '_write_dataset', slow_write)
+    marker = tmp_path / 'VOCdevkit' / 'VOC2012' / 'sample_complete.json'
+    make_sample_voc(tmp_path, 2, 2, seed=0)
+    assert calls == ['A']
+    inode = marker.stat().st_ino
+    assert make_sample_voc(tmp_path, 2, 2, seed=0).exists()
+    assert marker.stat().st_ino == inode
+    assert sorted(p.name for p in tmp_path.iterdir()) == ['VOCdevkit']
+
+
+def test_stale_temporary_folders_are_removed(tmp_path):
+    dead = tmp_path / '.tmp-999999999-1'        # no process has this pid
+    (dead / 'VOC2012').mkdir(parents=True)
+    live = tmp_path / f'.tmp-{os.getpid()}-1'   # a live run: kept
+    live.mkdir()
+    make_sample_voc(tmp_path, 2, 2)
+    assert not dead.exists() and live.exists()
 
 
 def test_interrupted_generation_leaves_no_dataset(tmp_path, monkeypatch):
