@@ -134,19 +134,31 @@ def _decode_image(data, path):
 def _decode_label(data, path, check=True):
     """Bytes of a VOC label PNG -> (h, w) uint8 class indices / 255.
 
-    Palette ('P') and grey ('L') PNGs hold the class indices themselves; an
-    RGB label picture is mapped colour by colour with voc_label_indices.
+    Decided by the file's mode and content: palette ('P'), 8-bit grey ('L')
+    and 16-bit grey ('I;16', as OpenCV writes uint16) PNGs hold the class
+    indices themselves; so does an RGB picture whose pixels are all grey
+    (c, c, c) with c a class index or 255. Any other RGB picture is mapped
+    colour by colour (voc_label_indices) and must hold only VOC colours.
+    What fits neither reading is refused, naming the file.
     """
     try:
         with Image.open(io.BytesIO(data)) as img:
-            if img.mode in ('P', 'L'):
-                label = np.array(img)
-            else:
-                label = voc_label_indices(np.asarray(img.convert('RGB')))
+            mode = img.mode
+            pixels = np.array(img if mode in ('P', 'L') or mode.startswith('I')
+                              else img.convert('RGB'))
     except (UnidentifiedImageError, OSError, SyntaxError) as e:
         raise ValueError(f'cannot decode label {path} ({e}); the file is '
                          f'corrupt or truncated: replace it (re-download '
                          f'or regenerate the dataset)') from None
+    if pixels.ndim == 2:
+        if pixels.max(initial=0) > 255 or pixels.min(initial=0) < 0:
+            raise ValueError(
+                f'label {path} ({mode}) holds values up to '
+                f'{int(pixels.max())}: a VOC label holds class indices 0-20 '
+                f'and 255 = ignore; save it as an 8-bit palette PNG')
+        label = pixels.astype(np.uint8)
+    else:
+        label = _rgb_label(pixels, path)
     if check:
         bad = np.setdiff1d(np.unique(label), np.r_[0:len(VOC_CLASSES), 255])
         if bad.size:
@@ -154,6 +166,33 @@ def _decode_label(data, path, check=True):
                 f'label {path} has values {bad[:10].tolist()} outside 0-20 '
                 f'and 255; a VOC label holds class indices (palette PNG), '
                 f'255 = ignore: fix or regenerate this file')
+    return label
+
+
+def _rgb_label(rgb, path):
+    """Class indices of an RGB label picture: grey (c, c, c) pixels holding
+    indices, or VOC colours; ValueError for anything else."""
+    indices = set(range(len(VOC_CLASSES))) | {IGNORE_LABEL}
+    if (rgb[..., 0] == rgb[..., 1]).all() and (rgb[..., 1] == rgb[..., 2]).all():
+        values = set(np.unique(rgb[..., 0]).tolist())
+        grey_colours = {r for r, g, b in VOC_COLORMAP if r == g == b}
+        if values <= indices:
+            return rgb[..., 0].copy()
+        if not values <= grey_colours:
+            raise ValueError(
+                f'label {path} is an RGB picture of grey values '
+                f'{sorted(values)[:10]}, which are neither class indices '
+                f'(0-20, 255) nor VOC colours; save labels as palette PNGs '
+                f'of class indices')
+    label = voc_label_indices(rgb)
+    unknown = (label == IGNORE_LABEL) & np.any(rgb != IGNORE_COLOR, axis=-1)
+    if unknown.any():
+        r, g, b = (int(v) for v in rgb[unknown][0])
+        raise ValueError(
+            f'label {path} has {int(unknown.sum())} pixels in colours that '
+            f'are not VOC class colours, such as ({r}, {g}, {b}): an RGB '
+            f'label must use exactly the VOC colours (saved as PNG: JPEG '
+            f'changes colours), or save it as a palette PNG of class indices')
     return label
 
 

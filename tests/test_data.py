@@ -1,4 +1,5 @@
 """Reading, labels, crops, datasets and loaders of d2lfcn.data."""
+import re
 import shutil
 
 import numpy as np
@@ -104,6 +105,47 @@ def test_read_rgb_label_png(voc_copy):
         png.convert('RGB').save(path)
     _, labels = read_voc_images(voc_copy)
     assert np.array_equal(labels[0], expected)
+
+
+@pytest.mark.parametrize('save_as', ['grey RGB', 'I;16'])
+def test_labels_holding_indices_in_other_modes_are_read_as_indices(
+        voc_copy, save_as):
+    """Grey (c, c, c) RGB pixels and 16-bit grey PNGs (what OpenCV writes
+    for uint16) hold the class index itself; before, every object pixel
+    became 255 without a word."""
+    name = first_name(voc_copy)
+    path = voc_copy / 'SegmentationClass' / f'{name}.png'
+    with Image.open(path) as png:
+        expected = np.array(png)
+    assert set(np.unique(expected)) - {0, 255}        # it has objects
+    if save_as == 'grey RGB':
+        Image.fromarray(np.dstack([expected] * 3)).save(path)
+    else:
+        Image.fromarray(expected.astype(np.uint16)).save(path)
+        with Image.open(path) as png:
+            assert png.mode.startswith('I')
+    _, labels = read_voc_images(voc_copy)
+    assert np.array_equal(labels[0], expected)
+
+
+@pytest.mark.parametrize('pixels, words', [
+    ([[10, 10, 10], [128, 128, 128]], 'neither class indices'),
+    ([[1, 2, 3], [0, 0, 0]], 'not VOC class colours, such as (1, 2, 3)'),
+    ([[300, 300, 300]], None)])
+def test_labels_that_fit_no_reading_are_refused(voc_copy, pixels, words):
+    name = first_name(voc_copy)
+    path = voc_copy / 'SegmentationClass' / f'{name}.png'
+    with Image.open(path) as png:
+        h, w = png.size[1], png.size[0]
+    if words is None:       # a 16-bit grey label with a value above 255
+        Image.fromarray(np.full((h, w), 300, np.uint16)).save(path)
+        words = 'holds values up to 300'
+    else:
+        rgb = np.zeros((h, w, 3), np.uint8)
+        rgb[0, :len(pixels)] = pixels
+        Image.fromarray(rgb).save(path)
+    with pytest.raises(ValueError, match=re.escape(words)):
+        read_voc_images(voc_copy)
 
 
 def test_missing_directory(tmp_path):

@@ -1,8 +1,7 @@
 """The generated sample dataset: format, determinism, caching, GluonCV."""
 import hashlib
-import warnings
-
 import os
+import warnings
 
 import numpy as np
 import pytest
