@@ -102,10 +102,21 @@ def split_names(voc_dir, split):
         raise FileNotFoundError(
             f'split file {split_file} is missing; is {voc_dir} the '
             f'VOCdevkit/VOC2012 folder of a complete dataset? {_fix_hint()}')
-    names = [line.strip() for line in split_file.read_text().splitlines()
-             if line.strip()]
+    try:      # utf-8-sig: a byte order mark is not part of the first name
+        text = split_file.read_text(encoding='utf-8-sig')
+    except UnicodeDecodeError as e:
+        raise ValueError(f'split file {split_file} is not UTF-8 text ({e}); '
+                         f'save it as UTF-8, one image name per line') from None
+    names = [line.strip() for line in text.splitlines() if line.strip()]
     if not names:
         raise ValueError(f'split file {split_file} lists no images')
+    seen = set()
+    for name in names:
+        if name in seen:
+            raise ValueError(f'split file {split_file} lists {name} twice; it '
+                             f'would count twice in training and in the '
+                             f'metrics: remove the duplicate line')
+        seen.add(name)
     return names
 
 
@@ -125,7 +136,8 @@ def _decode_image(data, path):
     try:
         with Image.open(io.BytesIO(data)) as img:
             return np.asarray(img.convert('RGB'))
-    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as e:
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError,
+            Image.DecompressionBombError) as e:
         raise ValueError(f'cannot decode image {path} ({e}); the file is '
                          f'corrupt or truncated: replace it (re-download '
                          f'or regenerate the dataset)') from None

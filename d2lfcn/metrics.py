@@ -19,6 +19,8 @@ some class never occurs; the two agree when every class occurs.
 import numpy as np
 from mxnet import nd
 
+from d2lfcn import validate
+
 
 class SegMetric:
     """Accumulates a confusion matrix over batches, on the arrays' device.
@@ -29,10 +31,7 @@ class SegMetric:
     """
 
     def __init__(self, num_classes, ignore_index=255):
-        if isinstance(num_classes, bool) or not isinstance(num_classes, int) \
-                or num_classes < 2:
-            raise ValueError(f'num_classes must be an integer >= 2, got '
-                             f'{num_classes!r}')
+        num_classes = validate.num_classes(num_classes)
         self.num_classes = num_classes
         self.ignore_index = ignore_index
         self.reset()

@@ -19,6 +19,7 @@ from mxnet import init, nd
 from mxnet.gluon import nn
 from mxnet.gluon.model_zoo import model_store, vision
 
+from d2lfcn import validate
 from d2lfcn.upsampling import bilinear_kernel
 
 VARIANTS = ('32s', '16s', '8s')
@@ -158,10 +159,7 @@ def fcn_resnet18(num_classes=21, pretrained=True, variant='32s', weights=None,
     The head (1x1 score layers: Xavier, skip scores: zeros; transposed
     convolutions: bilinear) is always freshly initialised.
     """
-    if isinstance(num_classes, bool) or not isinstance(num_classes, int) \
-            or num_classes < 2:
-        raise ValueError(f'num_classes must be an integer >= 2, got '
-                         f'{num_classes!r}')
+    num_classes = validate.num_classes(num_classes)
     ctx = ctx or mx.cpu()
     backbone = vision.resnet18_v2(pretrained=False)
     source = weights or (pretrained and pretrained_backbone_file(root))
@@ -169,9 +167,12 @@ def fcn_resnet18(num_classes=21, pretrained=True, variant='32s', weights=None,
         try:
             backbone.load_parameters(str(source), ctx=ctx)
         except Exception as e:
+            first = (str(e).strip().splitlines() or [''])[0][:200]
             raise ValueError(f'cannot load backbone weights from {source}: '
-                             f'{e}. Pass a ResNet-18 v2 .params file from the '
-                             f'Gluon model zoo, or pretrained=False') from None
+                             f'{first}. Pass a ResNet-18 v2 .params file from '
+                             f'the Gluon model zoo, or pretrained=False '
+                             f'(--no-pretrained on the command line)') \
+                from None
     else:
         backbone.initialize(init.Xavier(), ctx=ctx)
     net = FCN(backbone.features, num_classes, variant, head)

@@ -6,6 +6,8 @@ the image (see FCN.hybrid_forward), so predict() feeds the whole image as it
 is, with no resizing, padding or tiling, and the class map it returns always
 has the image's own size.
 """
+import os
+
 import numpy as np
 from mxnet import nd
 
@@ -20,6 +22,10 @@ def as_rgb_image(image, name='image'):
     and (h, w, 4) RGBA (composited over white, as an image viewer shows it),
     as uint8, or float in [0, 1]. Raises ValueError naming the problem.
     """
+    if isinstance(image, (str, os.PathLike)):
+        raise TypeError(f'{name} must be pixels, got the path {str(image)!r}; '
+                        f'read the file first, e.g. '
+                        f'np.asarray(PIL.Image.open(path))')
     if hasattr(image, 'asnumpy'):
         image = image.asnumpy()
     arr = np.asarray(image)
@@ -33,6 +39,9 @@ def as_rgb_image(image, name='image'):
         if not np.issubdtype(arr.dtype, np.floating):
             raise TypeError(f'{name} must be uint8 (0-255) or float (0-1), '
                             f'got dtype {arr.dtype}')
+        if not np.isfinite(arr).all():
+            raise ValueError(f'{name} holds {int((~np.isfinite(arr)).sum())} '
+                             f'NaN or infinite values; pixels must be finite')
         if arr.min() < 0 or arr.max() > 1:
             raise ValueError(f'{name} is float with values outside [0, 1] '
                              f'({arr.min():.3g} to {arr.max():.3g}); pass '

@@ -348,16 +348,20 @@ def save_checkpoint(checkpoint_dir, net, trainer, history, keep=2):
     tmp = root / f'.{final.name}.{os.getpid()}.partial'
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir()
-    net.save_parameters(str(tmp / 'net.params'))
-    trainer.save_states(str(tmp / 'trainer.states'))
-    meta = {'epoch': len(history), 'history': history,
-            'num_classes': getattr(net, 'num_classes', None),
-            'variant': getattr(net, 'variant', None),
-            'signature': _model_signature(net)}
-    (tmp / 'meta.json').write_text(json.dumps(meta, indent=1))
-    for name in CHECKPOINT_FILES:
-        with open(tmp / name, 'rb') as f:
-            os.fsync(f.fileno())
+    try:
+        net.save_parameters(str(tmp / 'net.params'))
+        trainer.save_states(str(tmp / 'trainer.states'))
+        meta = {'epoch': len(history), 'history': history,
+                'num_classes': getattr(net, 'num_classes', None),
+                'variant': getattr(net, 'variant', None),
+                'signature': _model_signature(net)}
+        (tmp / 'meta.json').write_text(json.dumps(meta, indent=1))
+        for name in CHECKPOINT_FILES:
+            with open(tmp / name, 'rb') as f:
+                os.fsync(f.fileno())
+    except BaseException:   # a full disk, an interrupt: leave nothing behind
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
     if final.exists():     # move the old one aside first: never a gap
         old = root / f'.{final.name}.{os.getpid()}.old'
         os.replace(final, old)
@@ -411,7 +415,9 @@ def load_checkpoint(path, net, trainer=None, devices=None):
             raise ValueError(
                 f'{path} was trained for {meta["num_classes"]} classes, the '
                 f'model has {net.num_classes}; build the model with '
-                f'num_classes={meta["num_classes"]}')
+                f'num_classes={meta["num_classes"]} (on the command line: '
+                f'leave out --num-classes, or pass --num-classes '
+                f'{meta["num_classes"]})')
         if meta.get('signature') and meta['signature'] != _model_signature(net):
             raise ValueError(
                 f'{path} holds the parameters of another model (variant '

@@ -53,6 +53,16 @@ def int_at_least(value, name, minimum):
     return int(value)
 
 
+def num_classes(value):
+    """Return the number of classes as an int (Python or numpy integer >=
+    2), or raise ValueError naming the value."""
+    if isinstance(value, (bool, np.bool_)) or \
+            not isinstance(value, numbers.Integral) or value < 2:
+        raise ValueError(f'num_classes must be an integer >= 2, got '
+                         f'{value!r}')
+    return int(value)
+
+
 def positive_int(value, name):
     """Return ``value`` if it is an integer >= 1, else raise."""
     return int_at_least(value, name, 1)

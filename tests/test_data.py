@@ -447,3 +447,22 @@ def test_load_data_voc_default_says_which(tmp_path, monkeypatch, capsys):
     assert 'sample dataset' in lines[0]
     X, Y = next(iter(train_iter))
     assert X.shape == (2, 3, 100, 120) and Y.shape == (2, 100, 120)
+
+
+@pytest.mark.parametrize('content, words', [
+    (b'\xef\xbb\xbf', None),                       # a BOM: read as UTF-8
+    (b'\xff\xfe', 'is not UTF-8 text'),
+    (b'dup', 'lists DUP twice')])
+def test_split_files_bom_encoding_and_duplicates(voc_copy, content, words):
+    split = voc_copy / 'ImageSets' / 'Segmentation' / 'train.txt'
+    names = split.read_text().split()
+    if content == b'dup':
+        split.write_text('\n'.join(names + names[:1]) + '\n')
+        words = words.replace('DUP', names[0])
+    else:
+        split.write_bytes(content + '\n'.join(names).encode())
+    if words is None:
+        assert data.split_names(voc_copy, 'train') == names
+    else:
+        with pytest.raises(ValueError, match=re.escape(words)):
+            data.split_names(voc_copy, 'train')

@@ -1,6 +1,7 @@
 """Whole-image prediction of any size and format, colouring, and the
 command line."""
 import os
+import re
 import subprocess
 import sys
 
@@ -263,3 +264,17 @@ def test_cli_download_voc_offline_fails_fast_with_a_hint(tmp_path):
                  'http://127.0.0.1:9/VOCtrainval_11-May-2012.tar')
     assert result.returncode == 2
     assert 'by hand' in result.stderr and 'Traceback' not in result.stderr
+
+
+@pytest.mark.parametrize('image, error, words', [
+    ('photo.jpg', TypeError, "got the path 'photo.jpg'"),
+    (np.full((4, 5, 3), np.nan), ValueError, 'NaN or infinite')])
+def test_paths_and_nan_pixels_are_refused(net, image, error, words):
+    with pytest.raises(error, match=re.escape(words)):
+        predict(net, image, [mx.cpu()])
+
+
+def test_numpy_integers_are_accepted_as_numbers_of_classes():
+    from d2lfcn.metrics import SegMetric
+    assert SegMetric(np.int64(21)).num_classes == 21
+    assert fcn_resnet18(np.int64(3), pretrained=False).num_classes == 3

@@ -252,3 +252,15 @@ def test_resume_keeps_the_hyper_parameters_given_now(tmp_path, capsys):
     (list_checkpoints(ckpt)[-1] / 'trainer.states').write_bytes(b'\x80\x04tru')
     with pytest.raises(ValueError, match='truncated or corrupt'):
         load_checkpoint(list_checkpoints(ckpt)[-1], net2, trainer2, DEVICES)
+
+
+def test_a_failed_save_leaves_no_partial_checkpoint(tmp_path, monkeypatch):
+    net, trainer, _ = make_run()
+
+    def disk_full(fname):
+        open(fname, 'wb').write(b'half')
+        raise OSError(28, 'No space left on device')
+    monkeypatch.setattr(trainer, 'save_states', disk_full)
+    with pytest.raises(OSError, match='No space left'):
+        training.save_checkpoint(tmp_path, net, trainer, [{'epoch': 1}])
+    assert list(tmp_path.iterdir()) == []
