@@ -150,7 +150,14 @@ def train(net, train_iter, test_iter, loss, trainer, num_epochs, devices,
     net, and loss if it is a HybridBlock, are hybridized (static_alloc).
     devices: contexts (try_all_gpus()); each batch is split over them.
     checkpoint_dir: save net, trainer and history there after every epoch;
-    resume=True continues from the last complete checkpoint in it.
+    resume=True continues from the last complete checkpoint in it: the
+    weights and the optimizer's state (momentum, update count) come from the
+    checkpoint, the hyper-parameters (learning rate, schedule, weight decay)
+    from `trainer`, and a change of them is printed.
+    Labels must be class indices below net.num_classes (or 255): anything
+    else stops training at the first batch (ValueError), as does a loss that
+    becomes NaN or inf (FloatingPointError); no checkpoint of non-finite
+    weights is ever written.
     amp: mixed precision (float16) on GPUs; ignored with a warning on CPUs.
     plot: draw the curves live (default: in a notebook only; elsewhere a
     progress bar and one line per epoch are printed).
