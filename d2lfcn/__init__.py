@@ -39,8 +39,8 @@ from d2lfcn.data import (IGNORE_LABEL, VOC_CLASSES, VOC_COLORMAP,  # noqa: E402
                          voc_rand_crop)
 from d2lfcn.sample_data import make_sample_voc  # noqa: E402
 from d2lfcn.plotting import class_legend, show_images  # noqa: E402
-from d2lfcn.exercises import (check_class_pixel_counts,  # noqa: E402
-                              check_pad_to_multiple)
+from d2lfcn.exercises import (check_crop_coverage,  # noqa: E402
+                              check_median_frequency_weights)
 
 # Chapters 4-6: the model, training with metrics, prediction
 from d2lfcn.model import FCN, bilinear_upsampler, fcn_resnet18  # noqa: E402
@@ -51,9 +51,11 @@ from d2lfcn.training import (SegmentationLoss, evaluate,  # noqa: E402
 from d2lfcn.prediction import label2image, overlay, predict  # noqa: E402
 from d2lfcn.exercises import (check_masked_pixel_loss,  # noqa: E402
                               check_mean_iou)
-from d2lfcn.plotting import iou_table, plot_confusion  # noqa: E402
+from d2lfcn.plotting import draw_fcn, iou_table, plot_confusion  # noqa: E402
 from d2lfcn.exercises import (check_pad_predict,  # noqa: E402
-                              check_per_class_iou, check_tile_predict)
-from d2lfcn.exercises import check_fuse_skip, check_fused_size  # noqa: E402
-from d2lfcn.exercises import (check_stage_sizes, check_tent_centre,  # noqa: E402
-                              check_upsampling_params)
+                              check_shift_and_stitch, check_tile_predict)
+from d2lfcn.exercises import check_cell_position, check_fuse_skip  # noqa: E402
+from d2lfcn.exercises import (check_receptive_field,  # noqa: E402
+                              check_tent_centre, check_upsampling_params)
+from d2lfcn.exercises import (check_loss_scales,  # noqa: E402
+                              check_newest_checkpoint)

@@ -379,98 +379,155 @@ def check_border_fix(fn):
 
 # Chapter 3: semantic segmentation data --------------------------------------
 
-def _labels_case(rng, shapes, with_ignore=True):
+def _labels_case(rng, shapes, with_ignore=True, classes=21):
     labels = []
     for h, w in shapes:
-        label = rng.integers(0, 21, size=(h, w)).astype(np.uint8)
+        label = rng.integers(0, classes, size=(h, w)).astype(np.uint8)
         if with_ignore:
             label[rng.random((h, w)) < 0.2] = 255
         labels.append(label)
     return labels
 
 
-def check_class_pixel_counts(fn):
-    """Exercise 3.1: fn(labels) takes a list of (h, w) uint8 labels and
-    returns the number of pixels of each of the 21 classes (shape (21,)),
-    not counting the ignore value 255."""
+def _median_frequency(labels, num_classes, mistake=None):
+    """Median-frequency class weights, or one of their typical mistakes:
+    'all images' (freq over every image's pixels), 'ignore counted' (255 in
+    the totals), 'median over all' (absent classes in the median), 'mean',
+    'inverse' (1 / freq), 'upside down' (freq / median)."""
+    pixels, seen_in = np.zeros(num_classes), np.zeros(num_classes)
+    for label in labels:
+        label = np.asarray(label)
+        valid = label[label != 255].astype(np.int64)
+        counts = np.bincount(valid, minlength=num_classes)[:num_classes]
+        pixels += counts
+        total = label.size if mistake == 'ignore counted' else valid.size
+        seen_in += total if mistake == 'all images' else (counts > 0) * total
+    present = pixels > 0
+    freq = np.zeros(num_classes)
+    freq[present] = pixels[present] / seen_in[present]
+    middle = {'mean': np.mean(freq[present]),
+              'median over all': np.median(freq)}.get(
+                  mistake, np.median(freq[present]))
+    weights = np.zeros(num_classes)
+    if mistake == 'inverse':
+        weights[present] = 1 / freq[present]
+    elif mistake == 'upside down':
+        weights[present] = freq[present] / middle
+    else:
+        weights[present] = middle / freq[present]
+    return weights
+
+
+def check_median_frequency_weights(fn):
+    """Exercise 3.1: fn(labels, num_classes) returns the median-frequency
+    weight of every class (Eigen & Fergus): median(freq) / freq(c), where
+    freq(c) is the number of pixels of class c divided by the number of
+    (not ignored) pixels of the images in which c occurs, the median is
+    taken over the classes that occur, a class that never occurs gets 0,
+    and pixels labelled 255 count nowhere."""
     rng = np.random.default_rng(31)
+    one_class_rare = [np.zeros((4, 6), np.uint8), np.ones((5, 5), np.uint8),
+                      np.array([[2, 2, 0], [0, 0, 0]], np.uint8)]
+    absent = _labels_case(rng, [(6, 5), (3, 8)], False, classes=3)
+    with_ignore = [label.copy() for label in one_class_rare]
+    with_ignore[0][:2] = 255
+    with_ignore[2][1, 2] = 255
     cases = []
-    for description, shapes, ignore in [
-            ('one 4x5 label without ignore pixels', [(4, 5)], False),
-            ('one 6x7 label with ignore pixels (255)', [(6, 7)], True),
-            ('three labels of different sizes', [(5, 3), (2, 8), (7, 7)],
-             True)]:
-        labels = _labels_case(rng, shapes, ignore)
+    for description, labels, num_classes in [
+            ('three labels, 3 classes, no ignore pixels', one_class_rare, 3),
+            ('the same with ignore pixels (255)', with_ignore, 3),
+            ('classes 3 and 4 never occur', absent, 5),
+            ('five labels with ignore pixels, 6 of 21 classes occur',
+             _labels_case(rng, [(7, 9), (5, 5), (8, 3), (6, 6), (4, 10)],
+                          True, classes=6), 21)]:
 
-        def case(fn, labels=labels):
-            flat = np.concatenate([lab.ravel() for lab in labels])
-            expected = np.bincount(flat[flat != 255], minlength=21)
-            with_ignore = expected.copy()
-            with_ignore[0] += int((flat == 255).sum())
-            got = fn([lab.copy() for lab in labels])
-            got_arr = np.asarray(got.asnumpy() if hasattr(got, 'asnumpy')
-                                 else got)
-            if got_arr.shape == (256,):
-                return ('expected shape (21,), got (256,): count only the '
-                        '21 classes and leave out the ignore value 255')
-            if (got_arr.shape == (21,) and expected.sum()
-                    and np.allclose(got_arr, expected / expected.sum())):
-                return ('these are fractions; the exercise asks for pixel '
-                        'counts')
-            return _compare(got_arr, expected.astype(np.float64), [
-                (with_ignore.astype(np.float64),
-                 'The ignore pixels (255) were counted as background; they '
-                 'belong to no class')])
+        def case(fn, labels=labels, num_classes=num_classes):
+            expected = _median_frequency(labels, num_classes)
+            got = fn([label.copy() for label in labels], num_classes)
+            got = np.asarray(got.asnumpy() if hasattr(got, 'asnumpy')
+                             else got, dtype=np.float64)
+            if got.shape != expected.shape:
+                return f'expected shape {expected.shape}, got {got.shape}'
+            if not np.isfinite(got).all():
+                return ('some weights are not finite (inf or nan): a class '
+                        'that never occurs gets weight 0, and it is left '
+                        'out of the median')
+            messages = {
+                'all images': 'The frequency of class c is measured over '
+                              'the images in which c occurs, not over every '
+                              'image',
+                'ignore counted': 'Pixels labelled 255 belong to no class: '
+                                  'leave them out of the totals too',
+                'median over all': 'The median is taken over the classes '
+                                   'that occur; absent classes would drag '
+                                   'it down',
+                'mean': 'This is the mean of the frequencies, not their '
+                        'median',
+                'inverse': 'weights of 1 / freq(c) are right up to a '
+                           'factor: divide the median frequency by freq(c), '
+                           'so that a class of median frequency gets 1',
+                'upside down': 'Rare classes must get the large weights'}
+            return _compare(got, expected, [
+                (_median_frequency(labels, num_classes, m), text)
+                for m, text in messages.items()])
         cases.append((description, case))
-    return _check('Exercise 3.1 (pixels per class)', fn, cases)
+    return _check('Exercise 3.1 (median-frequency class weights)', fn, cases)
 
 
-def check_pad_to_multiple(fn):
-    """Exercise 3.2: fn(feature, label, multiple) pads an (h, w, 3) image
-    with 0 and its (h, w) label with 255 at the bottom and right, to the
-    smallest sizes that are multiples of `multiple`; sizes that already are
-    multiples are left alone."""
-    rng = np.random.default_rng(32)
+def _crop_counts(height, width, crop_height, crop_width):
+    """How many of the windows voc_rand_crop can pick contain each pixel,
+    and how many windows there are: every window placed once."""
+    counts = np.zeros((height, width))
+    tops, lefts = height - crop_height + 1, width - crop_width + 1
+    for top in range(tops):
+        for left in range(lefts):
+            counts[top:top + crop_height, left:left + crop_width] += 1
+    return counts, tops * lefts
+
+
+def _crop_coverage_off_by_one(height, width, crop_height, crop_width):
+    """The coverage computed with h - height window tops instead of
+    h - height + 1 (when there are at least two)."""
+    def along(n, c):
+        if n == c:
+            return np.ones(n)
+        i = np.arange(n)
+        return (np.minimum(i, n - c - 1) - np.maximum(0, i - c + 1) + 1) \
+            .clip(0) / (n - c)
+    return np.outer(along(height, crop_height), along(width, crop_width))
+
+
+def check_crop_coverage(fn):
+    """Exercise 3.2: fn(height, width, crop_height, crop_width) returns the
+    (height, width) array of the probabilities that a random window of
+    voc_rand_crop contains each pixel, checked against all the windows."""
     cases = []
-    for (h, w), m in [((5, 7), 4), ((8, 6), 4), ((33, 64), 32), ((1, 1), 3)]:
-        feature = rng.integers(1, 256, size=(h, w, 3)).astype(np.uint8)
-        label = rng.integers(0, 21, size=(h, w)).astype(np.uint8)
+    for h, w, ch, cw in ((5, 7, 3, 4), (6, 6, 6, 6), (4, 9, 1, 1),
+                         (8, 5, 2, 5), (165, 250, 128, 160)):
 
-        def case(fn, feature=feature, label=label, m=m):
-            h, w = label.shape
-            H, W = -(-h // m) * m, -(-w // m) * m
-            answer = fn(feature.copy(), label.copy(), m)
-            if not (isinstance(answer, (tuple, list)) and len(answer) == 2):
-                return f'expected a pair (feature, label), got {type(answer).__name__}'
-            got_f, got_l = (np.asarray(a.asnumpy() if hasattr(a, 'asnumpy')
-                                       else a) for a in answer)
-            if got_l.shape != (H, W):
-                hint = ''
-                if got_l.shape == (h + m - h % m, w + m - w % m):
-                    hint = ('; a size that is already a multiple needs no '
-                            'padding: pad by (-h) % m, not m - h % m')
-                return (f'a {h}x{w} label with multiple {m} should become '
-                        f'{H}x{W}, got {got_l.shape}{hint}')
-            if got_f.shape != (H, W, 3):
-                return (f'the image should become ({H}, {W}, 3) like its '
-                        f'label, got {got_f.shape}')
-            if not (np.array_equal(got_f[:h, :w], feature)
-                    and np.array_equal(got_l[:h, :w], label)):
-                return ('the original pixels must stay at the top left; pad '
-                        'only at the bottom and the right')
-            pad = np.ones((H, W), bool)
-            pad[:h, :w] = False
-            if pad.any() and (got_l[pad] == 0).all():
-                return ('the label padding is 0 (background): the loss would '
-                        'teach the network that the padding is background. '
-                        'Pad labels with 255 (ignore)')
-            if pad.any() and not (got_l[pad] == 255).all():
-                return 'the label padding must be 255 (ignore) everywhere'
-            if pad.any() and not (got_f[pad] == 0).all():
-                return 'the image padding must be 0'
-            return None
-        cases.append((f'{h}x{w} image, multiple {m}', case))
-    return _check('Exercise 3.2 (pad to a multiple)', fn, cases)
+        def case(fn, h=h, w=w, ch=ch, cw=cw):
+            counts, windows = _crop_counts(h, w, ch, cw)
+            expected = counts / windows
+            got = fn(h, w, ch, cw)
+            got = np.asarray(got.asnumpy() if hasattr(got, 'asnumpy')
+                             else got, dtype=np.float64)
+            if got.shape == (w, h) and h != w:
+                return (f'expected shape {(h, w)} (height, width), got '
+                        f'{got.shape}: height and width are swapped')
+            return _compare(got, expected, [
+                (counts, 'These are numbers of windows; a probability '
+                         'divides them by the number of windows'),
+                (np.full((h, w), ch * cw / (h * w)),
+                 'Every pixel got the same probability, the crop\'s share '
+                 'of the image; but a pixel near the border is in fewer '
+                 'windows than one in the middle'),
+                (_crop_coverage_off_by_one(h, w, ch, cw),
+                 'Count the window positions again: how many different '
+                 'tops can voc_rand_crop draw? (np.random.randint leaves '
+                 'out its upper bound)')])
+        cases.append((f'{h}x{w} image, {ch}x{cw} crop', case))
+    return _check('Exercise 3.2 (how often a random crop sees a pixel)', fn,
+                  cases)
 
 # Chapter 5: training, the masked loss and the metrics ------------------------
 
@@ -832,96 +889,223 @@ def check_tile_predict(fn):
     return _check('Exercise 6.2 (overlapping tiles averaged)', fn, cases)
 
 
-def check_per_class_iou(fn):
-    """Exercise 6.3: fn(confusion) returns the IoU of every class from a
-    confusion matrix n[true, predicted], NaN for a class that occurs neither
-    in the labels nor in the predictions."""
-    from d2lfcn.metrics import metrics_from_confusion
-    rng = np.random.default_rng(64)
-    absent = rng.integers(0, 50, (4, 4))
-    absent[2, :] = absent[:, 2] = 0
-    only_predicted = rng.integers(1, 30, (3, 3))
-    only_predicted[1, :] = 0
-    big = rng.integers(0, 200, (21, 21)) * rng.integers(0, 2, (21, 21))
-    big[[3, 11], :] = 0
-    big[:, [3, 11]] = 0
-    cases = []
-    for description, n in [
-            ('3 classes, all present', rng.integers(1, 40, (3, 3))),
-            ('4 classes, class 2 never occurs', absent),
-            ('3 classes, class 1 predicted but never in the labels',
-             only_predicted),
-            ('21 classes, two of them absent', big)]:
+def _shift_up_left(image, dy, dx, wrap=False):
+    """image[y + dy, x + dx], zeros past the bottom and right edges (or the
+    first rows and columns wrapped around, with wrap=True)."""
+    if wrap:
+        return np.roll(image, (-dy, -dx), axis=(0, 1))
+    shifted = np.zeros_like(image)
+    h, w = image.shape
+    shifted[:h - dy, :w - dx] = image[dy:, dx:]
+    return shifted
 
-        def case(fn, n=n):
-            expected = metrics_from_confusion(n)['per_class_iou']
-            got = fn(n.copy())
-            got = np.asarray(got.asnumpy() if hasattr(got, 'asnumpy') else got,
-                             dtype=np.float64)
-            if got.shape != expected.shape:
-                return (f'expected shape {expected.shape} (one IoU per '
-                        f'class), got {got.shape}')
-            nan_expected, nan_got = np.isnan(expected), np.isnan(got)
-            if not np.array_equal(nan_expected, nan_got):
-                wrong = np.flatnonzero(nan_expected != nan_got)
-                k = int(wrong[0])
-                if nan_expected[k]:
-                    return (f'class {k}: expected NaN, got {got[k]:.4f}: a '
-                            f'class in neither the labels nor the '
-                            f'predictions has no IoU (0 / 0)')
-                return (f'class {k}: expected {expected[k]:.4f}, got NaN: a '
-                        f'class that occurs in the labels or the predictions '
-                        f'has an IoU, 0 if it is never right')
-            accuracy = np.diag(n) / np.maximum(n.sum(axis=1), 1)
-            return _compare(np.where(nan_got, 0, got),
-                            np.where(nan_expected, 0, expected), [
-                (np.where(nan_expected, 0, accuracy),
-                 'These are the class accuracies n_ii / t_i; the union also '
-                 'counts the pixels wrongly predicted as the class')])
-        cases.append((description, case))
-    return _check('Exercise 6.3 (IoU per class)', fn, cases)
+
+def _stitch_reference(coarse_fn, image, f, mistake=None):
+    """Shift-and-stitch of coarse_fn over image (H, W), or one of its typical
+    mistakes: 'down' (shifted down and right), 'wrap', 'swap' (dy and dx
+    swapped), 'tile' (the outputs laid side by side, not interlaced)."""
+    h, w = image.shape
+    out = np.zeros((h, w))
+    for dy in range(f):
+        for dx in range(f):
+            if mistake == 'down':
+                shifted = np.zeros_like(image)
+                shifted[dy:, dx:] = image[:h - dy, :w - dx]
+            else:
+                shifted = _shift_up_left(image, dy, dx, mistake == 'wrap')
+            coarse = np.asarray(coarse_fn(shifted), dtype=np.float64)
+            ch, cw = coarse.shape
+            if mistake == 'swap':
+                out[dx::f, dy::f] = coarse
+            elif mistake == 'tile':
+                out[dy * ch:(dy + 1) * ch, dx * cw:(dx + 1) * cw] = coarse
+            else:
+                out[dy::f, dx::f] = coarse
+    return out
+
+
+def _pool(x, f, reduce):
+    h, w = x.shape
+    return reduce(x.reshape(h // f, f, w // f, f), axis=(1, 3))
+
+
+def _conv_same(x, kernel):
+    """2-D cross-correlation with zero padding, output the size of x."""
+    k = kernel.shape[0]
+    padded = np.pad(x, k // 2)
+    return sum(kernel[a, b] * padded[a:a + x.shape[0], b:b + x.shape[1]]
+               for a in range(k) for b in range(k))
+
+
+def check_shift_and_stitch(fn):
+    """Exercise 6.3: fn(coarse_fn, image, f) runs coarse_fn (a stride-f net:
+    (H, W) -> (H / f, W / f), cell i anchored on pixel f * i) on the image
+    shifted up and left by (dy, dx) for 0 <= dy, dx < f, and interlaces the
+    outputs into an (H, W) map; checked on pooling nets and a small
+    convolutional net, and against the dense (stride-1) max filter."""
+    rng = np.random.default_rng(63)
+    k1, k2 = rng.normal(size=(3, 3)), rng.normal(size=(3, 3))
+
+    def small_net(x):  # conv, ReLU, 2x2 max pooling, conv: stride 2
+        return _conv_same(_pool(np.maximum(_conv_same(x, k1), 0), 2, np.max),
+                          k2)
+    nets = [
+        ('2x2 max pooling', 2, lambda x: _pool(x, 2, np.max), (8, 10)),
+        ('4x4 max pooling', 4, lambda x: _pool(x, 4, np.max), (12, 16)),
+        ('3x3 blur, then 3x3 mean pooling', 3,
+         lambda x: _pool(_conv_same(x, np.ones((3, 3)) / 9), 3, np.mean),
+         (9, 12)),
+        ('conv, ReLU, 2x2 max pooling, conv', 2, small_net, (10, 12)),
+        ('f = 1 (the net itself)', 1, lambda x: 2 * x, (5, 7))]
+    cases = []
+    for description, f, net, shape in nets:
+
+        def case(fn, f=f, net=net, shape=shape):
+            image = rng.normal(size=shape)
+            expected = _stitch_reference(net, image, f)
+            got = fn(net, image.copy(), f)
+            problem = _compare(got, expected, [
+                (_stitch_reference(net, image, f, 'down'),
+                 'You shifted the image down and right. Cell i of the '
+                 'shifted image must see the pixels from f * i + dy on, so '
+                 'shift it up and left: drop its first dy rows and dx '
+                 'columns'),
+                (_stitch_reference(net, image, f, 'wrap'),
+                 'Only the last rows and columns are wrong: the shifted '
+                 'image wraps around (as np.roll does); fill what comes in '
+                 'past the edge with zeros'),
+                (_stitch_reference(net, image, f, 'swap'),
+                 'The vertical and horizontal shifts are swapped: the '
+                 'output of shift (dy, dx) goes to rows dy, dy + f, ... and '
+                 'columns dx, dx + f, ...'),
+                (_stitch_reference(net, image, f, 'tile'),
+                 'The outputs are laid side by side; interlace them: cell i '
+                 'of shift dy belongs on row f * i + dy')])
+            return problem
+        cases.append((f'{description}, {shape[0]}x{shape[1]} image, f = {f}',
+                      case))
+
+    def dense_case(fn):
+        image = rng.normal(size=(12, 12))
+        padded = np.pad(image, ((0, 3), (0, 3)))
+        dense = np.max([padded[a:a + 12, b:b + 12] for a in range(4)
+                        for b in range(4)], axis=0)
+        return _compare(fn(lambda x: _pool(x, 4, np.max), image.copy(), 4),
+                        dense)
+    cases.append(('4x4 max pooling stitched = the 4x4 max filter at stride 1 '
+                  '(filter rarefaction)', dense_case))
+    return _check('Exercise 6.3 (shift-and-stitch)', fn, cases)
 
 
 # Chapter 7: FCN-16s and FCN-8s, the skip connections -------------------------
 
-_STRIDE_OF_VARIANT = {'32s': 32, '16s': 16, '8s': 8}
+def _cell_position_reference(layers, mistake=None):
+    """(stride, offset) of the last map of `layers` in input pixels, or one
+    of the typical mistakes: 'new_stride' (the shift counted in the new
+    stride), 'pad_sign', 'no_half' (the (k - 1) / 2 left out),
+    'deconv_as_conv'."""
+    stride, offset = 1.0, 0.0
+    for kind, k, s, p in layers:
+        shift = (k - 1) / 2 + (p if mistake == 'pad_sign' else -p)
+        if mistake == 'no_half':
+            shift = -p
+        if kind == 'conv' or mistake == 'deconv_as_conv':
+            if mistake == 'new_stride':
+                stride *= s
+                offset += stride * shift
+            else:
+                offset += stride * shift
+                stride *= s
+        else:
+            stride /= s
+            offset -= stride * shift
+    return stride, offset
 
 
-def check_fused_size(fn):
-    """Exercise 7.1: fn(h, w, variant) returns ((fh, fw), (uh, uw)): the size
-    of the score map that up_final upsamples in FCN-`variant` for an h x w
-    input, and the size up_final makes of it before the final crop."""
+def _vgg16(pad=100):
+    """VGG-16's layers up to pool5 as in the FCN reference: (kind, k, s, p)."""
+    layers = [('conv', 3, 1, pad)]
+    for convs in (2, 2, 3, 3, 3):
+        layers += [('conv', 3, 1, 1)] * (convs - 1) + [('conv', 2, 2, 0)]
+        layers += [('conv', 3, 1, 1)]
+    return layers[:-1]
+
+
+def _resnet18_stride32():
+    layers = [('conv', 7, 2, 3), ('conv', 3, 2, 1)] + [('conv', 3, 1, 1)] * 4
+    for _ in range(3):
+        layers += [('conv', 3, 2, 1)] + [('conv', 3, 1, 1)] * 3
+    return layers
+
+
+def check_cell_position(fn):
+    """Exercise 7.1: fn(layers) returns (stride, offset): cell i of the last
+    map of a chain of ('conv' or 'deconv', kernel, stride, padding) layers is
+    centred on input pixel stride * i + offset. The cases include the FCN
+    reference's VGG-16 nets, whose crop offsets (19; 5 and 27; 9 and 31)
+    follow from the answers."""
+    vgg = _vgg16()
+    fc = [('conv', 7, 1, 0), ('conv', 1, 1, 0), ('conv', 1, 1, 0)]
+    score_fr = vgg + fc
+    pools = [i for i, layer in enumerate(vgg) if layer == ('conv', 2, 2, 0)]
+    pool3, pool4 = vgg[:pools[2] + 1], vgg[:pools[3] + 1]
+    resnet = _resnet18_stride32()
+    cases_ = [
+        ('a 3x3 convolution with padding 1', [('conv', 3, 1, 1)], None),
+        ("VGG's 2x2 max pooling", [('conv', 2, 2, 0)], None),
+        ("ResNet's stem: 7x7 conv, stride 2, pad 3, then 3x3 max pool, "
+         "stride 2, pad 1", resnet[:2], None),
+        ('one transposed convolution (4, 2, 1)', [('deconv', 4, 2, 1)], None),
+        ('VGG-16 with pad 100, up to score_fr', score_fr, None),
+        ('the reference FCN-32s: score_fr, then upscore (64, 32, 0)',
+         score_fr + [('deconv', 64, 32, 0)],
+         'its crop offset is 19 = -offset'),
+        ('the reference FCN-16s: upscore2 (4, 2, 0) of score_fr, and pool4',
+         None, 'score_pool4 is cropped by 5 to match it'),
+        ('the reference FCN-8s: upscore_pool4 and pool3', None,
+         'score_pool3 is cropped by 9'),
+        ('ResNet-18 to stride 32, then the aligned head (63, 32, 31)',
+         resnet + [('deconv', 63, 32, 31)], None),
+        ('ResNet-18 to stride 32, then the d2l head (64, 32, 16)',
+         resnet + [('deconv', 64, 32, 16)], 'half a cell off: no crop fixes '
+         'a half pixel')]
+    up2 = [('deconv', 4, 2, 0)]
+    pairs = {6: (score_fr + up2, pool4 + [('conv', 1, 1, 0)], 5),
+             7: (score_fr + up2 + up2, pool3 + [('conv', 1, 1, 0)], 9)}
     cases = []
-    for h, w, variant in [(320, 480, '32s'), (320, 480, '8s'),
-                          (333, 517, '32s'), (333, 517, '16s'),
-                          (333, 517, '8s'), (500, 375, '16s'),
-                          (1, 1, '8s'), (100, 37, '8s')]:
+    for n, (description, layers, note) in enumerate(cases_):
 
-        def case(fn, h=h, w=w, variant=variant):
-            s = _STRIDE_OF_VARIANT[variant]
-            fused = (-(-h // s), -(-w // s))
-            expected = np.array([fused, (s * fused[0], s * fused[1])], float)
-            floor = (h // s, w // s)
-            coarse = (2 * -(-h // 32), 2 * -(-w // 32)) if s == 16 else \
-                (4 * -(-h // 32), 4 * -(-w // 32))
-            try:
-                got = np.asarray(fn(h, w, variant), dtype=np.float64)
-            except (TypeError, ValueError):
-                return ('expected a pair of pairs ((fh, fw), (uh, uw)), got '
-                        'something that is not a 2x2 table of numbers')
-            return _compare(got, expected, [
-                (np.array([floor, (s * floor[0], s * floor[1])], float),
-                 'You rounded down; every stride-2 layer of ResNet rounds '
-                 'up, so a map at stride s has ceil(h / s) rows'),
-                (np.array([coarse, (s * coarse[0], s * coarse[1])], float),
-                 'This is the size of the upsampled coarser scores before '
-                 'slice_like crops them to the finer feature map; the fused '
-                 'map has the finer map\'s size'),
-                (np.array([fused, (h, w)], float),
-                 'The second pair is the size before the final crop: up_final '
-                 'multiplies the fused size by the variant\'s stride')])
-        cases.append((f'{h}x{w} input, FCN-{variant}', case))
-    return _check('Exercise 7.1 (sizes at the fusion points)', fn, cases)
+        def case(fn, layers=layers, n=n):
+            chains = [layers] if layers is not None else list(pairs[n][:2])
+            for chain in chains:
+                expected = np.array(_cell_position_reference(chain))
+                answer = fn(list(chain))
+                try:
+                    got = np.asarray(answer, dtype=np.float64)
+                except (TypeError, ValueError):
+                    return f'expected a pair (stride, offset), got {answer!r:.80}'
+                if got.shape != (2,):
+                    return f'expected a pair (stride, offset), got {answer!r:.80}'
+                hints = [(np.array(_cell_position_reference(chain, m)), text)
+                         for m, text in [
+                    ('new_stride', 'A layer shifts its cells by '
+                     '((k - 1) / 2 - p) of *its input* cells: multiply by '
+                     'the stride before the layer, not after'),
+                    ('pad_sign', 'Padding moves the first window up and '
+                     'left (into the padding): subtract it'),
+                    ('no_half', 'A window of k taps is centred (k - 1) / 2 '
+                     'taps after its first one'),
+                    ('deconv_as_conv', 'A transposed convolution goes the '
+                     'other way: it divides the stride, and its output '
+                     'pixel s * i + (k - 1) / 2 - p is where input cell i '
+                     'lands')]]
+                problem = _compare(got, expected, hints)
+                if problem:
+                    return problem
+            return None
+        cases.append((description + (f' ({note})' if note else ''), case))
+    return _check('Exercise 7.1 (where the cells of a chain of layers sit)',
+                  fn, cases)
 
 
 def _upsample2_reference(coarse, weight):
@@ -1007,70 +1191,114 @@ def check_fuse_skip(fn):
     return _check('Exercise 7.2 (2x upsample, crop and add)', fn, cases)
 
 
-# Chapter 4: FCN-32s on ResNet-18, sizes and parameters ----------------------
+# Chapter 4: FCN-32s on ResNet-18, receptive fields and parameters -----------
 
-_STRIDE2_LAYERS = ((1, '7x7 convolution'), (4, 'max pooling'),
-                   (6, 'stage 2'), (7, 'stage 3'), (8, 'stage 4'))
-_backbone_features = []
-
-
-def _resnet18_stage_sizes(height, width):
-    """(h, w) after each stride-2 layer of a real ResNet-18 v2."""
-    from mxnet import init
-    from mxnet.gluon.model_zoo import vision
-    if not _backbone_features:
-        backbone = vision.resnet18_v2(pretrained=False)
-        backbone.initialize(init.Xavier())
-        _backbone_features.append(backbone.features)
-    features = _backbone_features[0]
-    x, sizes = nd.zeros((1, 3, height, width)), []
-    for i in range(_STRIDE2_LAYERS[-1][0] + 1):
-        x = features[i](x)
-        if i in dict(_STRIDE2_LAYERS):
-            sizes.append(tuple(int(n) for n in x.shape[2:]))
-    return sizes
+def _resnet18_layers(stages=4):
+    """(kernel, stride, padding) along ResNet-18's convolutions and pooling,
+    up to the end of stage `stages`."""
+    layers = [(7, 2, 3), (3, 2, 1)]
+    for stage in range(1, stages + 1):
+        layers += [(3, 1 if stage == 1 else 2, 1)] + [(3, 1, 1)] * 3
+    return layers
 
 
-def check_stage_sizes(fn):
-    """Exercise 4.1: fn(height, width) returns the five (h, w) sizes after
-    the stride-2 layers of ResNet-18 v2 (7x7 convolution, max pooling,
-    stages 2, 3 and 4), compared with the real network's outputs."""
+def _vgg16_fc6_layers():
+    """VGG-16 up to fc6 as the FCN reference builds it: conv1_1 pads 100,
+    the other 3x3 convolutions 1, 2x2 poolings none, fc6 is 7x7 unpadded."""
+    layers = []
+    for block, convs in enumerate((2, 2, 3, 3, 3)):
+        first = (3, 1, 100 if block == 0 else 1)
+        layers += [first] + [(3, 1, 1)] * (convs - 1) + [(2, 2, 0)]
+    return layers + [(7, 1, 0)]
+
+
+def _receptive_field_brute_force(layers):
+    """(field, jump, centre) of output cell 0, found without the recurrences:
+    follow its window down, layer by layer, to every input pixel it can
+    depend on (pixels of the padding included)."""
+    cells = np.array([0])
+    for k, s, p in reversed(layers):
+        cells = np.unique((s * cells - p)[:, None] + np.arange(k))
+    jump = int(np.prod([s for _, s, _ in layers]))
+    return int(cells[-1] - cells[0] + 1), jump, (cells[0] + cells[-1]) / 2
+
+
+def _receptive_field_variant(layers, mistake):
+    """The recurrences with one typical slip: 'no jump' (kernels measured in
+    pixels), 'new jump' (this layer's stride applied first), 'padding sign'
+    or 'no padding' (in the centre)."""
+    field, jump, centre = 1, 1, 0.0
+    for k, s, p in layers:
+        if mistake == 'new jump':
+            jump *= s
+        step = 1 if mistake == 'no jump' else jump
+        shift = {'padding sign': -p, 'no padding': 0}.get(mistake, p)
+        field += (k - 1) * step
+        centre += ((k - 1) / 2 - shift) * step
+        if mistake != 'new jump':
+            jump *= s
+    return field, jump, centre
+
+
+def check_receptive_field(fn):
+    """Exercise 4.1: fn(layers) returns (field, jump, centre) of output cell
+    0 of the layers (kernel, stride, padding), applied in order, in input
+    pixels; compared with a pixel-by-pixel walk down the windows."""
     cases = []
-    for h, w in ((320, 480), (321, 479), (100, 77), (33, 31), (1, 1),
-                 (500, 375)):
+    for name, layers in (
+            ('a 3x3 convolution, padding 1', [(3, 1, 1)]),
+            ('a 2x2 pooling, stride 2, no padding', [(2, 2, 0)]),
+            ('a 3x3 pooling, stride 2, no padding', [(3, 2, 0)]),
+            ('a 5x5 convolution with padding 4, then a 2x2 pooling',
+             [(5, 1, 4), (2, 2, 0)]),
+            ('two 3x3 convolutions, strides 2 and 1', [(3, 2, 1), (3, 1, 1)]),
+            ('ResNet-18 to the end of stage 2', _resnet18_layers(2)),
+            ('ResNet-18 to the end of stage 4', _resnet18_layers(4)),
+            ('VGG-16 with pad 100, up to fc6', _vgg16_fc6_layers())):
 
-        def case(fn, h=h, w=w):
-            expected = _resnet18_stage_sizes(h, w)
-            answer = fn(h, w)
+        def case(fn, layers=layers):
+            expected = _receptive_field_brute_force(layers)
+            answer = fn([tuple(layer) for layer in layers])
             try:
-                got = [tuple(pair) for pair in answer]
-            except TypeError:
-                return (f'expected a list of five (h, w) pairs, got '
+                got = tuple(float(v) for v in answer)
+            except (TypeError, ValueError):
+                got = ()
+            if len(got) != 3:
+                return (f'expected a triple (field, jump, centre), got '
                         f'{answer!r:.80}')
-            if len(got) != 5:
-                return (f'expected five (h, w) pairs, one per stride-2 layer '
-                        f'(the max pooling counts too), got {len(got)}')
-            if any(len(pair) != 2 for pair in got):
-                return f'expected (h, w) pairs, got {answer!r}'
-            floor, hh, ww = [], h, w
-            for _ in range(5):
-                hh, ww = hh // 2, ww // 2
-                floor.append((hh, ww))
-            for (i, name), g, e in zip(_STRIDE2_LAYERS, got, expected):
-                if g != e:
-                    problem = (f'after the {name} (features[{i}]) expected '
-                               f'{e}, got {g}')
-                    if g == e[::-1] and e[0] != e[1]:
-                        problem += '; height and width are swapped'
-                    elif got == floor:
-                        problem += ('; halving and rounding down drops the '
-                                    'last row of an odd size, but these '
-                                    'layers pad the border, so a window '
-                                    'also starts on that row: they round up')
-                    return problem
-            return None
-        cases.append((f'{h}x{w} input', case))
-    return _check('Exercise 4.1 (feature map sizes in ResNet-18)', fn, cases)
+            wrong = [i for i in range(3) if not np.isclose(got[i],
+                                                           expected[i])]
+            if not wrong:
+                return None
+            names = ('field', 'jump', 'centre')
+            problem = ', '.join(f'{names[i]}: expected {expected[i]:g}, got '
+                                f'{got[i]:g}' for i in wrong)
+            hints = {
+                'no jump': 'A kernel of k taps spans k - 1 steps of the grid '
+                           'below it, and a step of that grid is not one '
+                           'pixel once a stride has come before',
+                'new jump': 'This layer\'s kernel slides over the grid below '
+                            'it, whose spacing does not include this '
+                            'layer\'s own stride yet',
+                'padding sign': 'Padding puts p cells before cell 0 of the '
+                                'grid below, and the window of output cell 0 '
+                                'starts on the first of them: padding moves '
+                                'the centre up and left',
+                'no padding': 'The window of output cell 0 starts in the '
+                              'padding, p cells before cell 0 of the grid '
+                              'below'}
+            for mistake, message in hints.items():
+                variant = _receptive_field_variant(layers, mistake)
+                if all(np.isclose(got[i], variant[i]) for i in wrong):
+                    return f'{problem}. {message}'
+            if wrong == [2] and expected[2] != round(expected[2]) and \
+                    got[2] == round(got[2]):
+                return (f'{problem}. The centre of an even number of pixels '
+                        f'lies between two of them: it can be a half-integer')
+            return problem
+        cases.append((name, case))
+    return _check('Exercise 4.1 (receptive field, jump and centre)', fn,
+                  cases)
 
 
 def check_upsampling_params(fn):
@@ -1208,3 +1436,148 @@ def check_tent_centre(fn):
         cases.append((f'cell {j}, layers {layers}' +
                       (f' ({name})' if name else ''), case))
     return _check('Exercise 4.5 (where a tent lands)', fn, cases)
+
+
+# Chapter 8: engineering notes --------------------------------------------------
+
+def _make_checkpoints(root, spec):
+    """Folders and files under root: spec maps a name to a list of file
+    names (a folder) or to None (a plain file)."""
+    from pathlib import Path
+    root = Path(root)
+    for name, files in spec.items():
+        if files is None:
+            (root / name).write_text('not a folder')
+            continue
+        (root / name).mkdir(parents=True)
+        for f in files:
+            (root / name / f).write_bytes(b'x')
+
+
+def check_newest_checkpoint(fn):
+    """Exercise 8.1: fn(folder) returns the Path of the newest complete
+    checkpoint folder in `folder` (named epoch-NNNN, holding net.params,
+    trainer.states and meta.json), or None; checked on folders with partial,
+    incomplete and misnamed entries."""
+    import tempfile
+    from pathlib import Path
+    full = ['net.params', 'trainer.states', 'meta.json']
+    layouts = [
+        ('two complete checkpoints', {'epoch-0001': full, 'epoch-0002': full},
+         'epoch-0002', None),
+        ('the newest lacks trainer.states (a crash while saving)',
+         {'epoch-0002': full, 'epoch-0003': full[:1] + full[2:]},
+         'epoch-0002', 'a folder is a checkpoint only if it holds all three '
+         'files'),
+        ('a complete .epoch-0004.partial next to epoch-0003',
+         {'epoch-0003': full, '.epoch-0004.partial': full}, 'epoch-0003',
+         'a partial folder was never renamed: it is not a checkpoint, even '
+         'with all its files'),
+        ('epoch-0010 and epoch-0009', {'epoch-0009': full, 'epoch-0010': full},
+         'epoch-0010', None),
+        ('a file named epoch-0005 and a folder epoch-0004',
+         {'epoch-0004': full, 'epoch-0005': None}, 'epoch-0004',
+         'epoch-0005 is a file, not a folder'),
+        ('other folders: notes, epoch-1, best', {'notes': full, 'epoch-1': full,
+                                                 'best': full, 'epoch-0001': full},
+         'epoch-0001', 'only names epoch- followed by four digits count'),
+        ('an empty folder', {}, None, 'return None when there is nothing'),
+        ('a folder that does not exist', 'missing', None,
+         'a folder that does not exist holds no checkpoint: return None')]
+    cases = []
+    for description, spec, expected, hint in layouts:
+
+        def case(fn, spec=spec, expected=expected, hint=hint):
+            with tempfile.TemporaryDirectory() as tmp:
+                root = Path(tmp) / 'run'
+                if spec != 'missing':
+                    root.mkdir()
+                    _make_checkpoints(root, spec)
+                got = fn(root)
+                want = None if expected is None else root / expected
+                if got is None and want is None:
+                    return None
+                if got is None or want is None or Path(got) != want:
+                    name = None if got is None else Path(got).name
+                    problem = (f'expected {expected if expected else None}, '
+                               f'got {name!r}')
+                    return problem + (f': {hint}' if hint else '')
+            return None
+        cases.append((description, case))
+    return _check('Exercise 8.1 (the newest complete checkpoint)', fn, cases)
+
+
+def _loss_scales_reference(overflows, start, window, maximum, mistake=None):
+    """The loss scale used at every step by MXNet's dynamic loss scaler, or a
+    typical mistake: 'same_step' (the change applied to the step that
+    caused it), 'no_reset' (good steps still counted across an overflow),
+    'no_cap'."""
+    scales, scale, good = [], start, 0
+    for overflow in overflows:
+        if mistake == 'same_step':
+            if overflow:
+                scale, good = scale / 2, 0
+            else:
+                good += 1
+                if good == window:
+                    scale, good = scale * 2, 0
+            scales.append(scale)
+            continue
+        scales.append(scale)
+        if overflow:
+            scale = scale / 2
+            if mistake != 'no_reset':
+                good = 0
+        else:
+            good += 1
+        if good == window:
+            good = 0
+            scale = scale * 2 if mistake == 'no_cap' else min(maximum,
+                                                              scale * 2)
+    return scales
+
+
+def check_loss_scales(fn):
+    """Exercise 8.2: fn(overflows, start, window, maximum) returns the loss
+    scale used at every step of mixed-precision training with dynamic loss
+    scaling, compared with MXNet's rule (halve after an overflow and start
+    counting again; double after `window` steps in a row without one, up to
+    `maximum`)."""
+    rng = np.random.default_rng(82)
+    runs = [
+        ('5 steps, no overflow, window 2000', [False] * 5, 2 ** 16, 2000,
+         2 ** 24),
+        ('overflows in the first 3 steps', [True] * 3 + [False] * 3, 2 ** 16,
+         2000, 2 ** 24),
+        ('window 3, no overflow', [False] * 10, 8, 3, 2 ** 24),
+        ('window 3, overflow at step 2 of each run', [False, True, False,
+                                                      False, False, False,
+                                                      True, False, False,
+                                                      False], 8, 3, 2 ** 24),
+        ('window 2, the maximum reached', [False] * 9, 4, 2, 16),
+        ('window 4, 40 random steps', list(rng.random(40) < 0.15), 2 ** 10, 4,
+         2 ** 12)]
+    cases = []
+    for description, overflows, start, window, maximum in runs:
+
+        def case(fn, overflows=overflows, start=start, window=window,
+                 maximum=maximum):
+            args = (overflows, start, window, maximum)
+            expected = np.array(_loss_scales_reference(*args), float)
+            answer = fn(list(overflows), start, window, maximum)
+            try:
+                got = np.asarray(answer, dtype=np.float64)
+            except (TypeError, ValueError):
+                return f'expected a list of numbers, got {answer!r:.80}'
+            return _compare(got, expected, [
+                (np.array(_loss_scales_reference(*args, 'same_step'), float),
+                 'Each change comes one step too early: the overflow is found '
+                 'in the gradients of a step that already used its scale, so '
+                 'the new scale is the next step\'s'),
+                (np.array(_loss_scales_reference(*args, 'no_reset'), float),
+                 'After an overflow the count of good steps starts again '
+                 'from 0'),
+                (np.array(_loss_scales_reference(*args, 'no_cap'), float),
+                 'The scale never grows past `maximum`')])
+        cases.append((description, case))
+    return _check('Exercise 8.2 (dynamic loss scaling)', fn, cases)

@@ -4,57 +4,122 @@ import numpy as np
 import pytest
 
 import d2lfcn
-from d2lfcn.exercises import check_class_pixel_counts, check_pad_to_multiple
+from d2lfcn.exercises import (check_crop_coverage,
+                              check_median_frequency_weights)
 
 
-def counts_ok(labels):
+# ---- reference solutions (what the teacher edition holds) ----------------
+
+def weights_ok(labels, num_classes=21):
+    pixels, image_pixels = np.zeros(num_classes), np.zeros(num_classes)
+    for label in labels:
+        valid = label[label != 255]
+        counts = np.bincount(valid, minlength=num_classes)
+        pixels += counts
+        image_pixels += (counts > 0) * valid.size
+    present = pixels > 0
+    freq = pixels[present] / image_pixels[present]
+    weights = np.zeros(num_classes)
+    weights[present] = np.median(freq) / freq
+    return weights
+
+
+def coverage_ok(height, width, crop_height, crop_width):
+    def along(n, crop):
+        i = np.arange(n)
+        first, last = np.maximum(0, i - crop + 1), np.minimum(i, n - crop)
+        return (last - first + 1) / (n - crop + 1)
+    return np.outer(along(height, crop_height), along(width, crop_width))
+
+
+# ---- typical wrong answers ------------------------------------------------
+
+def weights_over_all_images(labels, num_classes=21):
     flat = np.concatenate([label.ravel() for label in labels])
-    return np.bincount(flat[flat != 255], minlength=21)
+    counts = np.bincount(flat[flat != 255], minlength=num_classes)
+    present = counts > 0
+    freq = counts[present] / counts.sum()
+    weights = np.zeros(num_classes)
+    weights[present] = np.median(freq) / freq
+    return weights
 
 
-def counts_with_ignore_as_background(labels):
-    flat = np.concatenate([label.ravel() for label in labels]).copy()
-    flat[flat == 255] = 0
-    return np.bincount(flat, minlength=21)
+def weights_ignore_in_totals(labels, num_classes=21):
+    pixels, image_pixels = np.zeros(num_classes), np.zeros(num_classes)
+    for label in labels:
+        counts = np.bincount(label[label != 255], minlength=num_classes)
+        pixels += counts
+        image_pixels += (counts > 0) * label.size
+    present = pixels > 0
+    freq = pixels[present] / image_pixels[present]
+    weights = np.zeros(num_classes)
+    weights[present] = np.median(freq) / freq
+    return weights
 
 
-def counts_256(labels):
-    flat = np.concatenate([label.ravel() for label in labels])
-    return np.bincount(flat, minlength=256)
+def class_frequencies(labels, num_classes):
+    """freq(c), 0 for a class that never occurs (right, as in weights_ok)."""
+    pixels, image_pixels = np.zeros(num_classes), np.zeros(num_classes)
+    for label in labels:
+        valid = label[label != 255]
+        counts = np.bincount(valid, minlength=num_classes)
+        pixels += counts
+        image_pixels += (counts > 0) * valid.size
+    return np.divide(pixels, image_pixels, out=np.zeros(num_classes),
+                     where=pixels > 0)
 
 
-def counts_fractions(labels):
-    counts = counts_ok(labels)
-    return counts / counts.sum()
+def weights_absent_divided(labels, num_classes=21):
+    freq = class_frequencies(labels, num_classes)
+    with np.errstate(divide='ignore'):
+        return np.median(freq[freq > 0]) / freq
 
 
-def pad_ok(feature, label, multiple):
-    h, w = label.shape
-    dh, dw = -h % multiple, -w % multiple
-    return (np.pad(feature, ((0, dh), (0, dw), (0, 0))),
-            np.pad(label, ((0, dh), (0, dw)), constant_values=255))
+def weights_median_with_absent(labels, num_classes=21):
+    freq = class_frequencies(labels, num_classes)
+    present = freq > 0
+    weights = np.zeros(num_classes)
+    weights[present] = np.median(freq) / freq[present]
+    return weights
 
 
-def pad_label_zero(feature, label, multiple):
-    h, w = label.shape
-    dh, dw = -h % multiple, -w % multiple
-    return (np.pad(feature, ((0, dh), (0, dw), (0, 0))),
-            np.pad(label, ((0, dh), (0, dw))))
+def weights_inverse(labels, num_classes=21):
+    freq = class_frequencies(labels, num_classes)
+    present = freq > 0
+    weights = np.zeros(num_classes)
+    weights[present] = 1 / freq[present]
+    return weights
 
 
-def pad_always(feature, label, multiple):
-    h, w = label.shape
-    dh, dw = multiple - h % multiple, multiple - w % multiple
-    return (np.pad(feature, ((0, dh), (0, dw), (0, 0))),
-            np.pad(label, ((0, dh), (0, dw)), constant_values=255))
+def weights_upside_down(labels, num_classes=21):
+    freq = class_frequencies(labels, num_classes)
+    present = freq > 0
+    weights = np.zeros(num_classes)
+    weights[present] = freq[present] / np.median(freq[present])
+    return weights
 
 
-def pad_centred(feature, label, multiple):
-    h, w = label.shape
-    dh, dw = -h % multiple, -w % multiple
-    t, l = dh // 2, dw // 2
-    return (np.pad(feature, ((t, dh - t), (l, dw - l), (0, 0))),
-            np.pad(label, ((t, dh - t), (l, dw - l)), constant_values=255))
+def coverage_counts(height, width, crop_height, crop_width):
+    return coverage_ok(height, width, crop_height, crop_width) * (
+        (height - crop_height + 1) * (width - crop_width + 1))
+
+
+def coverage_uniform(height, width, crop_height, crop_width):
+    return np.full((height, width),
+                   crop_height * crop_width / (height * width))
+
+
+def coverage_off_by_one(height, width, crop_height, crop_width):
+    def along(n, crop):
+        i = np.arange(n)
+        first, last = np.maximum(0, i - crop + 1), np.minimum(i, n - crop - 1)
+        with np.errstate(divide='ignore', invalid='ignore'):
+            return (last - first + 1) / (n - crop)
+    return np.outer(along(height, crop_height), along(width, crop_width))
+
+
+def coverage_swapped(height, width, crop_height, crop_width):
+    return coverage_ok(height, width, crop_height, crop_width).T
 
 
 def stub(*args):
@@ -63,47 +128,65 @@ def stub(*args):
 
 
 def test_public_names():
-    assert d2lfcn.check_class_pixel_counts is check_class_pixel_counts
-    assert d2lfcn.check_pad_to_multiple is check_pad_to_multiple
+    assert d2lfcn.check_median_frequency_weights is \
+        check_median_frequency_weights
+    assert d2lfcn.check_crop_coverage is check_crop_coverage
 
 
-def test_class_pixel_counts_accepts_reference():
-    report = check_class_pixel_counts(counts_ok)
+@pytest.mark.parametrize('checker, solution', [
+    (check_median_frequency_weights, weights_ok),
+    (check_crop_coverage, coverage_ok)])
+def test_accepts_reference(checker, solution):
+    report = checker(solution)
     assert report.passed, report
-    assert 'solved' in repr(report)
+    assert 'solved, every case is right' in repr(report)
 
 
 @pytest.mark.parametrize('wrong, message', [
-    (counts_with_ignore_as_background, 'counted as background'),
-    (counts_256, 'leave out the ignore value 255'),
-    (counts_fractions, 'fractions'),
-    (lambda labels: 3, 'expected shape'),
+    (weights_over_all_images, 'not over every'),
+    (weights_ignore_in_totals, 'leave them out of the totals too'),
+    (weights_absent_divided, 'not finite'),
+    (weights_median_with_absent, 'absent classes would drag it down'),
+    (weights_inverse, 'right up to a factor'),
+    (weights_upside_down, 'Rare classes must get the large weights'),
+    (lambda labels, num_classes=21: np.ones(3), 'expected shape'),
 ])
-def test_class_pixel_counts_rejects(wrong, message):
-    report = check_class_pixel_counts(wrong)
+def test_median_frequency_weights_rejects(wrong, message):
+    report = check_median_frequency_weights(wrong)
     assert report.status == 'wrong'
-    assert message in repr(report)
-
-
-def test_pad_to_multiple_accepts_reference():
-    report = check_pad_to_multiple(pad_ok)
-    assert report.passed, report
+    assert message in repr(report), repr(report)
 
 
 @pytest.mark.parametrize('wrong, message', [
-    (pad_label_zero, 'Pad labels with 255'),
-    (pad_always, 'pad by (-h) % m'),
-    (pad_centred, 'top left'),
-    (lambda f, l, m: l, 'expected a pair'),
+    (coverage_counts, 'numbers of windows'),
+    (coverage_uniform, 'fewer windows than one in the middle'),
+    (coverage_off_by_one, 'how many different tops'),
+    (coverage_swapped, 'height and width are swapped'),
+    (lambda h, w, ch, cw: 0.5, 'expected shape'),
 ])
-def test_pad_to_multiple_rejects(wrong, message):
-    report = check_pad_to_multiple(wrong)
+def test_crop_coverage_rejects(wrong, message):
+    report = check_crop_coverage(wrong)
     assert report.status == 'wrong'
-    assert message in repr(report)
+    assert message in repr(report), repr(report)
 
 
-@pytest.mark.parametrize('checker', [check_class_pixel_counts,
-                                     check_pad_to_multiple])
+def test_the_checker_agrees_with_voc_rand_crop():
+    """The probabilities the checker expects are those of the crops that
+    voc_rand_crop draws (a 6x7 image, 3x4 crops, many draws)."""
+    from d2lfcn.exercises import _crop_counts
+    counts, windows = _crop_counts(6, 7, 3, 4)
+    np.random.seed(0)
+    index = np.arange(42).reshape(6, 7)
+    seen = np.zeros((6, 7))
+    for _ in range(4000):
+        _, crop = d2lfcn.voc_rand_crop(np.zeros((6, 7, 3)), index, 3, 4)
+        seen.flat[crop.ravel()] += 1
+    assert np.abs(seen / 4000 - counts / windows).max() < 0.03
+    assert np.allclose(coverage_ok(6, 7, 3, 4), counts / windows)
+
+
+@pytest.mark.parametrize('checker', [check_median_frequency_weights,
+                                     check_crop_coverage])
 def test_not_solved_yet(checker):
     report = checker(stub)
     assert report.status == 'not solved yet'

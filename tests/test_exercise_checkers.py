@@ -16,11 +16,12 @@ import test_exercises_ch4
 import test_exercises_ch5
 import test_exercises_ch6
 import test_exercises_ch7
+import test_exercises_ch8
 
 CASES = [(name, solution, wrongs)
          for module in (test_exercises_ch1_ch2, test_exercises_ch4,
                         test_exercises_ch5, test_exercises_ch6,
-                        test_exercises_ch7)
+                        test_exercises_ch7, test_exercises_ch8)
          for name, (solution, wrongs) in module.CHECKERS.items()]
 
 
@@ -31,7 +32,7 @@ def stub(*args):
 def test_every_exported_checker_is_covered():
     exported = {n for n in dir(d2lfcn) if n.startswith('check_')}
     covered = {name for name, _, _ in CASES} | {
-        'check_class_pixel_counts', 'check_pad_to_multiple'}  # ch3's own file
+        'check_median_frequency_weights', 'check_crop_coverage'}  # ch3's own
     assert exported == covered
 
 

@@ -2,6 +2,8 @@
 with a message that says what is wrong, and treat the student stub as
 'not solved yet'."""
 
+import pytest
+
 import d2lfcn
 
 
@@ -11,12 +13,13 @@ def stub(*args):
 
 # ---- reference solutions (what the teacher edition holds) ----------------
 
-def stage_sizes(height, width):
-    sizes = []
-    for _ in range(5):
-        height, width = -(-height // 2), -(-width // 2)
-        sizes.append((height, width))
-    return sizes
+def receptive_field(layers):
+    field, jump, centre = 1, 1, 0.0
+    for kernel, stride, padding in layers:
+        field += (kernel - 1) * jump
+        centre += ((kernel - 1) / 2 - padding) * jump
+        jump *= stride
+    return field, jump, centre
 
 
 def upsampling_params(num_classes, scale, aligned=True):
@@ -33,20 +36,54 @@ def tent_centre(j, layers):
 
 # ---- typical wrong answers ------------------------------------------------
 
-def stage_sizes_floor(height, width):
-    sizes = []
-    for _ in range(5):
-        height, width = height // 2, width // 2
-        sizes.append((height, width))
-    return sizes
+def receptive_field_kernel_in_pixels(layers):
+    field, jump, centre = 1, 1, 0.0
+    for kernel, stride, padding in layers:
+        field += kernel - 1
+        centre += (kernel - 1) / 2 - padding
+        jump *= stride
+    return field, jump, centre
 
 
-def stage_sizes_without_pooling(height, width):
-    return stage_sizes(height, width)[:4]
+def receptive_field_field_in_pixels(layers):
+    field, jump, centre = 1, 1, 0.0
+    for kernel, stride, padding in layers:
+        field += kernel - 1                      # only the field slips
+        centre += ((kernel - 1) / 2 - padding) * jump
+        jump *= stride
+    return field, jump, centre
 
 
-def stage_sizes_swapped(height, width):
-    return [(w, h) for h, w in stage_sizes(height, width)]
+def receptive_field_new_jump(layers):
+    field, jump, centre = 1, 1, 0.0
+    for kernel, stride, padding in layers:
+        jump *= stride
+        field += (kernel - 1) * jump
+        centre += ((kernel - 1) / 2 - padding) * jump
+    return field, jump, centre
+
+
+def receptive_field_padding_sign(layers):
+    field, jump, centre = 1, 1, 0.0
+    for kernel, stride, padding in layers:
+        field += (kernel - 1) * jump
+        centre += ((kernel - 1) / 2 + padding) * jump
+        jump *= stride
+    return field, jump, centre
+
+
+def receptive_field_padding_ignored(layers):
+    field, jump, centre = 1, 1, 0.0
+    for kernel, stride, padding in layers:
+        field += (kernel - 1) * jump
+        centre += (kernel - 1) / 2 * jump
+        jump *= stride
+    return field, jump, centre
+
+
+def receptive_field_rounded(layers):
+    field, jump, centre = receptive_field(layers)
+    return field, jump, int(centre)
 
 
 def upsampling_params_all_pairs(num_classes, scale, aligned=True):
@@ -102,9 +139,12 @@ def tent_centre_block_centre(j, layers):
 
 
 CHECKERS = {
-    'check_stage_sizes': (
-        stage_sizes, [stage_sizes_floor, stage_sizes_without_pooling,
-                      stage_sizes_swapped, lambda h, w: (h // 32, w // 32)]),
+    'check_receptive_field': (
+        receptive_field, [receptive_field_kernel_in_pixels,
+                          receptive_field_new_jump,
+                          receptive_field_padding_sign,
+                          receptive_field_rounded,
+                          lambda layers: receptive_field(layers)[:2]]),
     'check_upsampling_params': (
         upsampling_params, [upsampling_params_all_pairs,
                             upsampling_params_one_kernel_per_class,
@@ -118,14 +158,46 @@ CHECKERS = {
 }
 
 
-def test_typical_mistakes_get_their_diagnosis():
-    text = repr(d2lfcn.check_stage_sizes(stage_sizes_floor))
-    assert 'round up' in text and '321x479 input: after the 7x7' in text
-    assert '320x480 input' in text and '✓ 320x480' in text
-    text = repr(d2lfcn.check_stage_sizes(stage_sizes_without_pooling))
-    assert 'max pooling counts too' in text
-    text = repr(d2lfcn.check_stage_sizes(stage_sizes_swapped))
-    assert 'swapped' in text
+@pytest.mark.parametrize('wrong, expected', [
+    (receptive_field_kernel_in_pixels, 'a step of that grid is not one pixel'),
+    (receptive_field_field_in_pixels, 'field: expected 435, got 41'),
+    (receptive_field_field_in_pixels, 'a step of that grid is not one pixel'),
+    (receptive_field_new_jump, "does not include this layer's own stride"),
+    (receptive_field_padding_sign, 'moves the centre up and left'),
+    (receptive_field_padding_ignored, 'starts in the padding'),
+    (receptive_field_rounded, 'can be a half-integer'),
+    (receptive_field_rounded, '✓ ResNet-18 to the end of stage 4'),
+    (receptive_field_new_jump, '✓ a 3x3 convolution, padding 1'),
+    (lambda layers: receptive_field(layers)[:2],
+     'expected a triple (field, jump, centre), got (3, 1)'),
+    (lambda layers: None, 'expected a triple (field, jump, centre), got None'),
+])
+def test_receptive_field_mistakes_get_their_diagnosis(wrong, expected):
+    text = repr(d2lfcn.check_receptive_field(wrong))
+    assert 'not yet right' in text
+    assert expected in text, text
+
+
+def test_the_receptive_field_walk_agrees_with_the_recurrences():
+    """The checker's pixel-by-pixel walk and the chapter's recurrences
+    give the chapter's numbers: ResNet-18's stages see 43, 99, 211, 435
+    pixels centred on 0; VGG-16 with pad 100 centres fc6's cell 0 on 12.5,
+    which with the 64-tap upsampling (tent on 31.5) is the 19-pixel crop."""
+    from d2lfcn.exercises import (_receptive_field_brute_force,
+                                  _resnet18_layers, _vgg16_fc6_layers)
+    for stages, field in zip((1, 2, 3, 4), (43, 99, 211, 435)):
+        layers = _resnet18_layers(stages)
+        assert _receptive_field_brute_force(layers) == (field, 4 * 2 ** (
+            stages - 1), 0.0) == receptive_field(layers)
+    assert _receptive_field_brute_force(_vgg16_fc6_layers()) == \
+        (404, 32, 12.5) == receptive_field(_vgg16_fc6_layers())
+    assert tent_centre(0, [(64, 32, 0)]) - 12.5 == 19
+    for layers in ([(2, 2, 0)], [(3, 2, 0)], [(5, 1, 4), (2, 2, 0)],
+                   [(1, 2, 0), (3, 1, 1)], [(4, 3, 2), (2, 2, 1)]):
+        assert _receptive_field_brute_force(layers) == receptive_field(layers)
+
+
+def test_upsampling_params_mistakes_get_their_diagnosis():
     text = repr(d2lfcn.check_upsampling_params(upsampling_params_all_pairs))
     assert 'channel c to channel c' in text
     text = repr(d2lfcn.check_upsampling_params(
@@ -172,7 +244,7 @@ def test_the_checker_measures_the_real_layers():
 
 
 def test_the_reference_answers_match_the_chapter():
-    assert stage_sizes(320, 480)[-1] == (10, 15)
+    assert receptive_field([(2, 2, 0)]) == (2, 2, 0.5)
     assert upsampling_params(21, 32, aligned=False) == (1806336, 86016)
     assert upsampling_params(21, 32) == (1750329, 83349)
     assert tent_centre(0, [(64, 32, 16)]) == 15.5

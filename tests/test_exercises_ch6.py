@@ -45,12 +45,15 @@ def tile_predict(scores_fn, image, tile, overlap):
     return (total / count).argmax(axis=0)
 
 
-def per_class_iou(confusion):
-    n = np.asarray(confusion, dtype=np.float64)
-    hits = np.diag(n)
-    union = n.sum(axis=0) + n.sum(axis=1) - hits
-    with np.errstate(invalid='ignore', divide='ignore'):
-        return np.where(union > 0, hits / union, np.nan)
+def shift_and_stitch(coarse_fn, image, f):
+    h, w = image.shape
+    out = np.zeros((h, w))
+    for dy in range(f):
+        for dx in range(f):
+            shifted = np.zeros_like(image)
+            shifted[:h - dy, :w - dx] = image[dy:, dx:]
+            out[dy::f, dx::f] = coarse_fn(shifted)
+    return out
 
 
 # ---- typical wrong answers ------------------------------------------------
@@ -118,25 +121,50 @@ def tile_predict_whole(scores_fn, image, tile, overlap):
     return scores_fn(image).argmax(axis=0)
 
 
-def iou_class_accuracy(confusion):
-    n = np.asarray(confusion, dtype=np.float64)
-    with np.errstate(invalid='ignore', divide='ignore'):
-        return np.where(n.sum(axis=1) > 0, np.diag(n) / n.sum(axis=1), np.nan)
+def stitch_down_right(coarse_fn, image, f):
+    h, w = image.shape
+    out = np.zeros((h, w))
+    for dy in range(f):
+        for dx in range(f):
+            shifted = np.zeros_like(image)
+            shifted[dy:, dx:] = image[:h - dy, :w - dx]
+            out[dy::f, dx::f] = coarse_fn(shifted)
+    return out
 
 
-def iou_absent_as_zero(confusion):
-    return np.nan_to_num(per_class_iou(confusion))
+def stitch_rolled(coarse_fn, image, f):
+    out = np.zeros(image.shape)
+    for dy in range(f):
+        for dx in range(f):
+            out[dy::f, dx::f] = coarse_fn(np.roll(image, (-dy, -dx), (0, 1)))
+    return out
 
 
-def iou_mean(confusion):
-    return np.nanmean(per_class_iou(confusion))
+def _swapped(coarse_fn, image, f):
+    h, w = image.shape
+    out = np.zeros((h, w))
+    for dy in range(f):
+        for dx in range(f):
+            shifted = np.zeros_like(image)
+            shifted[:h - dy, :w - dx] = image[dy:, dx:]
+            out[dx::f, dy::f] = coarse_fn(shifted)
+    return out
 
 
-def iou_no_minus(confusion):
-    n = np.asarray(confusion, dtype=np.float64)
-    union = n.sum(axis=0) + n.sum(axis=1)
-    with np.errstate(invalid='ignore', divide='ignore'):
-        return np.where(union > 0, np.diag(n) / union, np.nan)
+def stitch_tiled(coarse_fn, image, f):
+    h, w = image.shape
+    out = np.zeros((h, w))
+    for dy in range(f):
+        for dx in range(f):
+            shifted = np.zeros_like(image)
+            shifted[:h - dy, :w - dx] = image[dy:, dx:]
+            out[dy * (h // f):(dy + 1) * (h // f),
+                dx * (w // f):(dx + 1) * (w // f)] = coarse_fn(shifted)
+    return out
+
+
+def stitch_unshifted(coarse_fn, image, f):
+    return np.kron(coarse_fn(image), np.ones((f, f)))
 
 
 CHECKERS = {
@@ -147,9 +175,9 @@ CHECKERS = {
     'check_tile_predict': (
         tile_predict, [tile_predict_vote, tile_predict_no_last_tile,
                        tile_predict_whole]),
-    'check_per_class_iou': (
-        per_class_iou, [iou_class_accuracy, iou_absent_as_zero, iou_mean,
-                        iou_no_minus]),
+    'check_shift_and_stitch': (
+        shift_and_stitch, [stitch_down_right, stitch_rolled, _swapped,
+                           stitch_tiled, stitch_unshifted]),
 }
 
 
@@ -168,10 +196,41 @@ def test_typical_mistakes_get_their_diagnosis():
     assert 'end at the border' in text
     text = repr(d2lfcn.check_tile_predict(tile_predict_whole))
     assert '(the tile)' in text
-    text = repr(d2lfcn.check_per_class_iou(iou_class_accuracy))
-    assert 'class accuracies' in text
-    text = repr(d2lfcn.check_per_class_iou(iou_absent_as_zero))
-    assert 'expected NaN' in text
+
+
+@pytest.mark.parametrize('wrong, phrase', [
+    (stitch_down_right, 'shift it up and left'),
+    (stitch_rolled, 'wraps around'),
+    (_swapped, 'shifts are swapped'),
+    (stitch_tiled, 'interlace them'),
+    (stitch_unshifted, 'values differ')])
+def test_shift_and_stitch_mistakes_get_their_diagnosis(wrong, phrase):
+    assert phrase in repr(d2lfcn.check_shift_and_stitch(wrong))
+
+
+def test_stitching_a_stride_2_net_equals_its_dilated_version():
+    """Filter rarefaction: conv, 2x2 max pooling (stride 2), conv, stitched
+    from the four shifts, is the same net with stride-1 pooling and the
+    second convolution dilated by 2, away from the borders."""
+    rng = np.random.default_rng(0)
+    k1, k2 = rng.normal(size=(3, 3)), rng.normal(size=(3, 3))
+    conv = d2lfcn.exercises._conv_same
+    pool = d2lfcn.exercises._pool
+    image = rng.normal(size=(16, 20))
+
+    def coarse(x):
+        return conv(pool(conv(x, k1), 2, np.max), k2)
+    h = conv(image, k1)
+    padded = np.pad(h, ((0, 1), (0, 1)))
+    pooled = np.max([padded[a:a + 16, b:b + 20] for a in (0, 1)
+                     for b in (0, 1)], axis=0)
+    p2 = np.pad(pooled, 2)
+    dilated = sum(k2[a, b] * p2[2 * a:2 * a + 16, 2 * b:2 * b + 20]
+                  for a in range(3) for b in range(3))
+    stitched = shift_and_stitch(coarse, image, 2)
+    inner = (slice(4, -4), slice(4, -4))
+    assert np.allclose(stitched[inner], dilated[inner])
+    assert not np.allclose(stitched, dilated)   # the borders see other zeros
 
 
 def test_the_toy_network_is_a_stride_32_network():

@@ -15,10 +15,17 @@ def stub(*args):
 
 # ---- reference solutions (what the teacher edition holds) ----------------
 
-def fused_size(h, w, variant):
-    s = {'32s': 32, '16s': 16, '8s': 8}[variant]
-    fh, fw = -(-h // s), -(-w // s)
-    return (fh, fw), (s * fh, s * fw)
+def cell_position(layers):
+    stride, offset = 1, 0
+    for kind, k, s, p in layers:
+        shift = (k - 1) / 2 - p
+        if kind == 'conv':
+            offset += stride * shift
+            stride *= s
+        else:
+            stride /= s
+            offset -= stride * shift
+    return stride, offset
 
 
 def _upsample2(coarse, weight, first=1):
@@ -40,20 +47,28 @@ def fuse_skip(coarse, skip, weight):
 
 # ---- typical wrong answers ------------------------------------------------
 
-def fused_size_floor(h, w, variant):
-    s = {'32s': 32, '16s': 16, '8s': 8}[variant]
-    return (h // s, w // s), (s * (h // s), s * (w // s))
+def position_new_stride(layers):
+    stride, offset = 1, 0
+    for kind, k, s, p in layers:
+        if kind == 'conv':
+            stride *= s
+            offset += stride * ((k - 1) / 2 - p)
+        else:
+            stride /= s
+            offset -= stride * ((k - 1) / 2 - p)
+    return stride, offset
 
 
-def fused_size_uncropped_chain(h, w, variant):
-    s = {'32s': 32, '16s': 16, '8s': 8}[variant]
-    fh, fw = (32 // s) * -(-h // 32), (32 // s) * -(-w // 32)
-    return (fh, fw), (s * fh, s * fw)
+def position_padding_added(layers):
+    return cell_position([(kind, k, s, -p) for kind, k, s, p in layers])
 
 
-def fused_size_after_crop(h, w, variant):
-    (fh, fw), _ = fused_size(h, w, variant)
-    return (fh, fw), (h, w)
+def position_deconv_as_conv(layers):
+    return cell_position([('conv', k, s, p) for _, k, s, p in layers])
+
+
+def position_stride_only(layers):
+    return cell_position(layers)[0], 0
 
 
 def fuse_skip_no_crop(coarse, skip, weight):
@@ -83,25 +98,36 @@ def fuse_skip_without_skip(coarse, skip, weight):
 
 # ---- tests ------------------------------------------------------------------
 
-@pytest.mark.parametrize('variant', ['32s', '16s', '8s'])
-@pytest.mark.parametrize('h, w', [(1, 1), (33, 50), (64, 96), (75, 110)])
-def test_reference_sizes_are_those_of_the_model(variant, h, w):
-    mx.random.seed(0)
-    net = d2lfcn.fcn_resnet18(3, pretrained=False, variant=variant)
-    x = nd.zeros((1, 3, h, w))
-    f8 = net.to_stride8(x)
-    f16 = net.to_stride16(f8)
-    fused = {'32s': net.to_stride32(f16), '16s': f16, '8s': f8}[variant]
-    (fh, fw), (uh, uw) = fused_size(h, w, variant)
-    assert fused.shape[2:] == (fh, fw)
-    scores = nd.zeros((1, 3, fh, fw))
-    assert net.up_final(scores).shape[2:] == (uh, uw)
+def test_reference_positions_give_the_fcn_reference_crop_offsets():
+    """The crops of shelhamer/fcn.berkeleyvision.org's VGG-16 nets (pad 100):
+    19 (FCN-32s), 5 and 27 (FCN-16s), 9 and 31 (FCN-8s)."""
+    vgg, up2 = d2lfcn.exercises._vgg16(), [('deconv', 4, 2, 0)]
+    pools = [i for i, layer in enumerate(vgg) if layer == ('conv', 2, 2, 0)]
+    score_fr = vgg + [('conv', 7, 1, 0), ('conv', 1, 1, 0), ('conv', 1, 1, 0)]
+
+    def crop(coarse, fine):   # how far the fine map starts before the coarse
+        (s1, o1), (s2, o2) = cell_position(coarse), cell_position(fine)
+        assert s1 == s2
+        return (o1 - o2) / s1
+    image = []
+    assert crop(score_fr + [('deconv', 64, 32, 0)], image) == -19
+    assert crop(score_fr + up2, vgg[:pools[3] + 1]) == 5
+    assert crop(score_fr + up2 + [('deconv', 32, 16, 0)], image) == -27
+    assert crop(score_fr + up2 + up2, vgg[:pools[2] + 1]) == 9
+    assert crop(score_fr + up2 + up2 + [('deconv', 16, 8, 0)], image) == -31
+
+
+def test_resnet_chain_matches_the_model_and_heads():
+    resnet = d2lfcn.exercises._resnet18_stride32()
+    assert cell_position(resnet) == (32, 0)
+    assert cell_position(resnet + [('deconv', 63, 32, 31)]) == (1, 0)
+    assert cell_position(resnet + [('deconv', 64, 32, 16)]) == (1, -15.5)
 
 
 CHECKERS = {
-    'check_fused_size': (
-        fused_size, [fused_size_floor, fused_size_uncropped_chain,
-                     fused_size_after_crop]),
+    'check_cell_position': (
+        cell_position, [position_new_stride, position_padding_added,
+                        position_deconv_as_conv, position_stride_only]),
     'check_fuse_skip': (
         fuse_skip, [fuse_skip_no_crop, fuse_skip_last_rows,
                     fuse_skip_uncropped_start, fuse_skip_swapped_channels,
@@ -110,11 +136,12 @@ CHECKERS = {
 
 
 def test_checkers_diagnose_the_typical_mistakes():
-    assert 'rounded down' in repr(d2lfcn.check_fused_size(fused_size_floor))
-    assert 'before slice_like crops' in repr(
-        d2lfcn.check_fused_size(fused_size_uncropped_chain))
-    assert 'before the final crop' in repr(
-        d2lfcn.check_fused_size(fused_size_after_crop))
+    assert 'before the layer, not after' in repr(
+        d2lfcn.check_cell_position(position_new_stride))
+    assert 'subtract it' in repr(
+        d2lfcn.check_cell_position(position_padding_added))
+    assert 'other way' in repr(
+        d2lfcn.check_cell_position(position_deconv_as_conv))
     assert 'expected shape' in repr(d2lfcn.check_fuse_skip(fuse_skip_no_crop))
     assert 'keeps the first' in repr(
         d2lfcn.check_fuse_skip(fuse_skip_last_rows))

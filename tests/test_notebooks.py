@@ -6,7 +6,11 @@ import pytest
 from conftest import NOTEBOOKS, read_notebook
 
 CHAPTERS = ['01_transposed_convolution.ipynb',
-            '02_upsampling_and_bilinear_kernel.ipynb']
+            '02_upsampling_and_bilinear_kernel.ipynb',
+            '03_semantic_segmentation_data.ipynb', '04_fcn_model.ipynb',
+            '05_training.ipynb', '06_prediction.ipynb',
+            '07_fcn16s_fcn8s_and_experiments.ipynb',
+            '08_engineering_notes.ipynb']
 
 
 def test_the_chapters_exist():

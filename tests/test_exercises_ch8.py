@@ -1,0 +1,128 @@
+"""The chapter-8 checkers accept the reference solutions, reject typical
+mistakes saying what is wrong, and agree with the package: the newest
+checkpoint is the one list_checkpoints ends with, and the loss scales follow
+MXNet's own LossScaler."""
+import re
+from pathlib import Path
+
+import pytest
+
+import d2lfcn
+from d2lfcn import training
+from d2lfcn.exercises import _loss_scales_reference, _make_checkpoints
+
+
+# ---- reference solutions (what the teacher edition holds) ----------------
+
+def newest_checkpoint(folder):
+    folder = Path(folder)
+    if not folder.is_dir():
+        return None
+    complete = [p for p in folder.iterdir()
+                if p.is_dir() and re.fullmatch(r'epoch-\d{4}', p.name)
+                and all((p / f).is_file()
+                        for f in ('net.params', 'trainer.states', 'meta.json'))]
+    return max(complete, default=None)
+
+
+def loss_scales(overflows, start, window, maximum):
+    scales, scale, good = [], start, 0
+    for overflow in overflows:
+        scales.append(scale)
+        if overflow:
+            scale, good = scale / 2, 0
+        else:
+            good += 1
+            if good == window:
+                scale, good = min(maximum, scale * 2), 0
+    return scales
+
+
+# ---- typical wrong answers ------------------------------------------------
+
+def newest_any_folder(folder):
+    folder = Path(folder)
+    if not folder.is_dir():
+        return None
+    return max((p for p in folder.iterdir() if p.name.startswith('epoch-')),
+               default=None)
+
+
+def newest_including_partial(folder):
+    folder = Path(folder)
+    if not folder.is_dir():
+        return None
+    found = [p for p in folder.iterdir() if p.is_dir()
+             and (p / 'meta.json').is_file() and 'epoch-' in p.name]
+    return max(found, key=lambda p: p.name.strip('.'), default=None)
+
+
+def newest_crashes_on_missing(folder):
+    return max(p for p in Path(folder).iterdir()
+               if re.fullmatch(r'epoch-\d{4}', p.name))
+
+
+def scales_same_step(overflows, start, window, maximum):
+    return _loss_scales_reference(overflows, start, window, maximum,
+                                  'same_step')
+
+
+def scales_no_reset(overflows, start, window, maximum):
+    return _loss_scales_reference(overflows, start, window, maximum,
+                                  'no_reset')
+
+
+def scales_no_cap(overflows, start, window, maximum):
+    return _loss_scales_reference(overflows, start, window, maximum, 'no_cap')
+
+
+CHECKERS = {
+    'check_newest_checkpoint': (
+        newest_checkpoint, [newest_any_folder, newest_including_partial,
+                            newest_crashes_on_missing]),
+    'check_loss_scales': (
+        loss_scales, [scales_same_step, scales_no_reset, scales_no_cap]),
+}
+
+
+@pytest.mark.parametrize('checker, wrong, phrase', [
+    (d2lfcn.check_newest_checkpoint, newest_any_folder, 'all three files'),
+    (d2lfcn.check_newest_checkpoint, newest_including_partial,
+     'never renamed'),
+    (d2lfcn.check_newest_checkpoint, newest_crashes_on_missing, 'raised'),
+    (d2lfcn.check_loss_scales, scales_same_step, 'one step too early'),
+    (d2lfcn.check_loss_scales, scales_no_reset, 'starts again'),
+    (d2lfcn.check_loss_scales, scales_no_cap, 'never grows past')])
+def test_typical_mistakes_get_their_diagnosis(checker, wrong, phrase):
+    assert phrase in repr(checker(wrong))
+
+
+def test_newest_checkpoint_agrees_with_list_checkpoints(tmp_path):
+    full = list(training.CHECKPOINT_FILES)
+    _make_checkpoints(tmp_path, {'epoch-0001': full, 'epoch-0002': full,
+                                 'epoch-0003': full[:2],
+                                 '.epoch-0004.partial': full})
+    assert newest_checkpoint(tmp_path) == training.list_checkpoints(
+        tmp_path)[-1]
+
+
+def test_loss_scales_follow_mxnets_loss_scaler():
+    """Drive MXNet's LossScaler with gradients that are finite or not: the
+    scale it reports after checking each step's gradients is the sequence
+    of the reference (halve after an overflow, double after `window` good
+    steps)."""
+    import mxnet as mx
+    from mxnet import gluon, nd
+    from mxnet.contrib.amp.loss_scaler import LossScaler
+    scaler = LossScaler()
+    scaler._scale_seq_len = 3
+    param = gluon.Parameter('w', shape=(2,))
+    param.initialize(ctx=mx.cpu())
+    overflows = [False, True, False, False, False, False, True, True, False,
+                 False, False, False]
+    reported = []
+    for overflow in overflows:
+        param.grad()[:] = nd.array([1, float('inf') if overflow else 2])
+        scaler.has_overflow([param])
+        reported.append(scaler.loss_scale)
+    assert reported == _loss_scales_reference(overflows, 2 ** 16, 3, 2 ** 24)
