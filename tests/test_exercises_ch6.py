@@ -121,46 +121,50 @@ def tile_predict_whole(scores_fn, image, tile, overlap):
     return scores_fn(image).argmax(axis=0)
 
 
-def stitch_down_right(coarse_fn, image, f):
+def _stitch_with(shift, place):
+    """A shift-and-stitch built from a way to shift the image and a way to
+    place each shift's output: the wrong answers below differ in one."""
+    def stitch(coarse_fn, image, f):
+        out = np.zeros(image.shape)
+        for dy in range(f):
+            for dx in range(f):
+                place(out, coarse_fn(shift(image, dy, dx)), dy, dx, f)
+        return out
+    return stitch
+
+
+def _up_left(image, dy, dx):
     h, w = image.shape
-    out = np.zeros((h, w))
-    for dy in range(f):
-        for dx in range(f):
-            shifted = np.zeros_like(image)
-            shifted[dy:, dx:] = image[:h - dy, :w - dx]
-            out[dy::f, dx::f] = coarse_fn(shifted)
-    return out
+    shifted = np.zeros_like(image)
+    shifted[:h - dy, :w - dx] = image[dy:, dx:]
+    return shifted
 
 
-def stitch_rolled(coarse_fn, image, f):
-    out = np.zeros(image.shape)
-    for dy in range(f):
-        for dx in range(f):
-            out[dy::f, dx::f] = coarse_fn(np.roll(image, (-dy, -dx), (0, 1)))
-    return out
-
-
-def _swapped(coarse_fn, image, f):
+def _down_right(image, dy, dx):
     h, w = image.shape
-    out = np.zeros((h, w))
-    for dy in range(f):
-        for dx in range(f):
-            shifted = np.zeros_like(image)
-            shifted[:h - dy, :w - dx] = image[dy:, dx:]
-            out[dx::f, dy::f] = coarse_fn(shifted)
-    return out
+    shifted = np.zeros_like(image)
+    shifted[dy:, dx:] = image[:h - dy, :w - dx]
+    return shifted
 
 
-def stitch_tiled(coarse_fn, image, f):
-    h, w = image.shape
-    out = np.zeros((h, w))
-    for dy in range(f):
-        for dx in range(f):
-            shifted = np.zeros_like(image)
-            shifted[:h - dy, :w - dx] = image[dy:, dx:]
-            out[dy * (h // f):(dy + 1) * (h // f),
-                dx * (w // f):(dx + 1) * (w // f)] = coarse_fn(shifted)
-    return out
+def _interlace(out, coarse, dy, dx, f):
+    out[dy::f, dx::f] = coarse
+
+
+def _interlace_swapped(out, coarse, dy, dx, f):
+    out[dx::f, dy::f] = coarse
+
+
+def _side_by_side(out, coarse, dy, dx, f):
+    h, w = coarse.shape
+    out[dy * h:(dy + 1) * h, dx * w:(dx + 1) * w] = coarse
+
+
+stitch_down_right = _stitch_with(_down_right, _interlace)
+stitch_rolled = _stitch_with(
+    lambda image, dy, dx: np.roll(image, (-dy, -dx), (0, 1)), _interlace)
+stitch_swapped = _stitch_with(_up_left, _interlace_swapped)
+stitch_tiled = _stitch_with(_up_left, _side_by_side)
 
 
 def stitch_unshifted(coarse_fn, image, f):
@@ -176,7 +180,7 @@ CHECKERS = {
         tile_predict, [tile_predict_vote, tile_predict_no_last_tile,
                        tile_predict_whole]),
     'check_shift_and_stitch': (
-        shift_and_stitch, [stitch_down_right, stitch_rolled, _swapped,
+        shift_and_stitch, [stitch_down_right, stitch_rolled, stitch_swapped,
                            stitch_tiled, stitch_unshifted]),
 }
 
@@ -201,7 +205,7 @@ def test_typical_mistakes_get_their_diagnosis():
 @pytest.mark.parametrize('wrong, phrase', [
     (stitch_down_right, 'shift it up and left'),
     (stitch_rolled, 'wraps around'),
-    (_swapped, 'shifts are swapped'),
+    (stitch_swapped, 'shifts are swapped'),
     (stitch_tiled, 'interlace them'),
     (stitch_unshifted, 'values differ')])
 def test_shift_and_stitch_mistakes_get_their_diagnosis(wrong, phrase):
