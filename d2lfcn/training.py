@@ -344,7 +344,7 @@ def save_checkpoint(checkpoint_dir, net, trainer, history, keep=2):
     looks complete. Only the newest `keep` checkpoints are kept.
     """
     bad = [name for name, p in net.collect_params().items()
-           if p._data is not None and not np.isfinite(p.data().norm().asscalar())]
+           if nd.contrib.isfinite(p.list_data()[0]).min().asscalar() != 1]
     if bad:
         raise FloatingPointError(
             f'not saving a checkpoint: {len(bad)} parameters hold NaN or inf '
