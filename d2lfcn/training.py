@@ -494,6 +494,5 @@ def prepare_checkpoints(checkpoint_dir, net, trainer, resume, devices):
             f'{checkpoint_dir} already holds checkpoints up to '
             f'{found[-1].name}; pass resume=True (--resume) to continue that '
             f'run, or choose another checkpoint_dir')
-    history = load_checkpoint(found[-1], net, trainer, devices)
-    print(f'resuming from {found[-1]} (epoch {len(history)})')
-    return history
+    print(f'resuming from {found[-1]}')
+    return load_checkpoint(found[-1], net, trainer, devices)
