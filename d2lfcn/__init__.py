@@ -56,6 +56,6 @@ from d2lfcn.exercises import (check_pad_predict,  # noqa: E402
                               check_shift_and_stitch, check_tile_predict)
 from d2lfcn.exercises import check_cell_position, check_fuse_skip  # noqa: E402
 from d2lfcn.exercises import (check_receptive_field,  # noqa: E402
-                              check_tent_centre, check_upsampling_params)
+                              check_head_for, check_tent_centre)
 from d2lfcn.exercises import (check_loss_scales,  # noqa: E402
                               check_newest_checkpoint)

@@ -1301,56 +1301,80 @@ def check_receptive_field(fn):
                   cases)
 
 
-def check_upsampling_params(fn):
-    """Exercise 4.2: fn(num_classes, scale, aligned) returns (total, nonzero):
-    the number of weights of bilinear_upsampler(num_classes, scale, aligned)
-    and how many of them are non-zero at initialisation, checked on the real
-    layer, for the aligned head and for the d2l head (aligned=False)."""
-    from d2lfcn.model import bilinear_upsampler
-    cases = []
-    for c, s, aligned in ((21, 32, True), (21, 32, False), (2, 32, True),
-                          (21, 2, True), (21, 2, False), (5, 16, False),
-                          (3, 8, True), (4, 3, True)):
+def _head_output(kernel, stride, padding, output_padding, n, j):
+    """The row profile of a bilinear Conv2DTranspose (one channel) fed n
+    cells with a single 1 at cell j, or a string saying why it cannot run."""
+    from mxnet import init
+    from mxnet.gluon import nn
+    if not 0 <= output_padding < stride:
+        return (f'output_padding must be in 0..stride-1 (MXNet refuses '
+                f'others), got {output_padding}')
+    if padding < 0 or kernel < 1:
+        return f'kernel >= 1 and padding >= 0 are needed, got {kernel}, {padding}'
+    layer = nn.Conv2DTranspose(1, kernel, strides=stride, padding=padding,
+                               output_padding=output_padding, in_channels=1,
+                               use_bias=False)
+    layer.initialize(init.Constant(bilinear_kernel(1, 1, kernel)))
+    x = nd.zeros((1, 1, 1, n))
+    x[0, 0, 0, j] = 1
+    try:
+        out = layer(x)[0, 0].asnumpy().astype(np.float64)
+    except Exception as e:
+        return f'the layer cannot run: {str(e).splitlines()[0][:120]}'
+    return out[out.shape[0] // 2]
 
-        def case(fn, c=c, s=s, aligned=aligned):
-            layer = bilinear_upsampler(c, s, aligned)
-            layer.initialize()
-            weight = layer.weight.data().asnumpy()
-            total, nonzero = weight.size, int(np.count_nonzero(weight))
-            answer = fn(c, s, aligned)
-            if not (isinstance(answer, (tuple, list)) and len(answer) == 2):
-                return f'expected a pair (total, nonzero), got {answer!r}'
-            got_total, got_nonzero = answer
-            k = weight.shape[-1]
-            other = 2 * s if aligned else 2 * s - 1   # the other design's k
-            if got_total != total:
-                hint = ''
-                if got_total == c * c * s * s:
-                    hint = ('; the kernel is about twice the stride wide, so '
-                            'that neighbouring tents overlap')
-                elif got_total == c * k * k:
-                    hint = ('; a transposed convolution has a kernel for '
-                            'every (input, output) channel pair')
-                elif got_total == c * c * other * other:
-                    hint = (f'; that is the kernel size of the other head: '
-                            f'aligned={aligned} builds the '
-                            f'{"aligned" if aligned else "d2l"} design, '
-                            f'look again at its kernel size')
-                return (f'expected {total} weights in total, got '
-                        f'{got_total}{hint}')
-            if got_nonzero != nonzero:
-                hint = ''
-                if got_nonzero == total:
-                    hint = ('; the bilinear kernel only maps channel c to '
-                            'channel c, other pairs start at zero')
-                elif got_nonzero < nonzero:
-                    hint = ('; does the tent reach zero anywhere inside the '
-                            'kernel?')
-                return (f'the total is right; expected {nonzero} non-zero '
-                        f'weights, got {got_nonzero}{hint}')
+
+def check_head_for(fn):
+    """Exercise 4.2: fn(scale, centre) returns (kernel, padding,
+    output_padding) of a bilinear transposed convolution with stride
+    `scale` that maps n cells to exactly scale * n pixels and paints cell j
+    with a tent peaking on pixel scale * j + centre; checked by running the
+    layer."""
+    cases = []
+    for scale, centre, note in [
+            (32, 0, "ResNet-18's stride-32 cells"),
+            (32, 15.5, 'VGG: cells in the middle of their 32-pixel blocks'),
+            (2, 0, 'the 2x fusion of FCN-16s on ResNet'),
+            (2, 0.5, 'cells in the middle of 2-pixel blocks'),
+            (8, 3.5, 'the middle of 8-pixel blocks'), (3, 1, ''),
+            (16, 4, 'cells 4 pixels into their blocks')]:
+
+        def case(fn, scale=scale, centre=centre):
+            answer = fn(scale, centre)
+            try:
+                kernel, padding, output_padding = (int(v) for v in answer)
+            except (TypeError, ValueError):
+                return (f'expected three integers (kernel, padding, '
+                        f'output_padding), got {answer!r:.80}')
+            if (kernel % 2 == 0) != (centre != int(centre)):
+                return (f'got kernel {kernel}, which cannot put a tent peak '
+                        f'on pixel scale * j + {centre:g}: a kernel of k taps '
+                        f'centres '
+                        f'its tent (k - 1) / 2 taps in, so an odd kernel '
+                        f'peaks on a pixel, an even one between two pixels')
+            n, j = 5, 2
+            profile = _head_output(kernel, scale, padding, output_padding,
+                                   n, j)
+            if isinstance(profile, str):
+                return profile
+            if profile.size != scale * n:
+                return (f'{n} cells give {profile.size} pixels, expected '
+                        f'{scale * n}: (n - 1) * stride + kernel - '
+                        f'2 * padding + output_padding must be scale * n')
+            peak = float((profile * np.arange(profile.size)).sum()
+                         / profile.sum())
+            if abs(peak - (scale * j + centre)) > 1e-6:
+                return (f'the tent of cell {j} peaks on pixel {peak:g}, '
+                        f'expected {scale * j + centre:g}: the padding '
+                        f'moves it')
+            if kernel not in (2 * scale - 1, 2 * scale):
+                return (f'the tent is in place, but a bilinear tent that '
+                        f'blends neighbouring cells is 2 * scale - 1 or '
+                        f'2 * scale taps wide, got {kernel}')
             return None
-        cases.append((f'{c} classes, scale {s}, aligned={aligned}', case))
-    return _check('Exercise 4.2 (weights of the upsampling layer)', fn, cases)
+        cases.append((f'scale {scale}, centre {centre:g}'
+                      + (f' ({note})' if note else ''), case))
+    return _check('Exercise 4.2 (a head for a backbone)', fn, cases)
 
 
 def _tent_centre_measured(j, layers):

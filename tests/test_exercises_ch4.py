@@ -22,9 +22,10 @@ def receptive_field(layers):
     return field, jump, centre
 
 
-def upsampling_params(num_classes, scale, aligned=True):
-    k = 2 * scale - 1 if aligned else 2 * scale
-    return num_classes * num_classes * k * k, num_classes * k * k
+def head_for(scale, centre):
+    kernel = 2 * scale - 1 if centre == int(centre) else 2 * scale
+    padding = int((kernel - 1) / 2 - centre)
+    return kernel, padding, scale - kernel + 2 * padding
 
 
 def tent_centre(j, layers):
@@ -86,23 +87,23 @@ def receptive_field_rounded(layers):
     return field, jump, int(centre)
 
 
-def upsampling_params_all_pairs(num_classes, scale, aligned=True):
-    total = num_classes * num_classes * (2 * scale - aligned) ** 2
-    return total, total
+def head_always_d2l(scale, centre):
+    return 2 * scale, scale // 2, 0
 
 
-def upsampling_params_one_kernel_per_class(num_classes, scale, aligned=True):
-    n = num_classes * (2 * scale - aligned) ** 2
-    return n, n
+def head_always_odd(scale, centre):
+    kernel = 2 * scale - 1
+    padding = int((kernel - 1) / 2 - centre)
+    return kernel, padding, scale - kernel + 2 * padding
 
 
-def upsampling_params_kernel_as_stride(num_classes, scale, aligned=True):
-    return num_classes ** 2 * scale ** 2, num_classes * scale ** 2
+def head_without_output_padding(scale, centre):
+    return head_for(scale, centre)[:2] + (0,)
 
 
-def upsampling_params_always_d2l(num_classes, scale, aligned=True):
-    k = 2 * scale       # the d2l kernel size for both designs
-    return num_classes * num_classes * k * k, num_classes * k * k
+def head_padding_added(scale, centre):
+    kernel, padding, _ = head_for(scale, centre)
+    return kernel, padding, scale - kernel - 2 * padding
 
 
 def tent_centre_without_padding(j, layers):
@@ -145,12 +146,10 @@ CHECKERS = {
                           receptive_field_padding_sign,
                           receptive_field_rounded,
                           lambda layers: receptive_field(layers)[:2]]),
-    'check_upsampling_params': (
-        upsampling_params, [upsampling_params_all_pairs,
-                            upsampling_params_one_kernel_per_class,
-                            upsampling_params_kernel_as_stride,
-                            upsampling_params_always_d2l,
-                            lambda c, s, a: c * c * 4 * s * s]),
+    'check_head_for': (
+        head_for, [head_always_d2l, head_always_odd,
+                   head_without_output_padding, head_padding_added,
+                   lambda scale, centre: (scale, 0, 0)]),
     'check_tent_centre': (
         tent_centre, [tent_centre_without_padding, tent_centre_half_tap_off,
                       tent_centre_offsets_not_scaled, tent_centre_rounded,
@@ -197,19 +196,26 @@ def test_the_receptive_field_walk_agrees_with_the_recurrences():
         assert _receptive_field_brute_force(layers) == receptive_field(layers)
 
 
-def test_upsampling_params_mistakes_get_their_diagnosis():
-    text = repr(d2lfcn.check_upsampling_params(upsampling_params_all_pairs))
-    assert 'channel c to channel c' in text
-    text = repr(d2lfcn.check_upsampling_params(
-        upsampling_params_one_kernel_per_class))
-    assert 'every (input, output) channel pair' in text
-    text = repr(d2lfcn.check_upsampling_params(
-        upsampling_params_kernel_as_stride))
-    assert 'twice the stride' in text
-    text = repr(d2lfcn.check_upsampling_params(upsampling_params_always_d2l))
-    assert 'aligned=True builds the aligned design' in text
-    assert '✓ 21 classes, scale 32, aligned=False' in text
-    assert '✗ 21 classes, scale 32, aligned=True' in text
+@pytest.mark.parametrize('wrong, phrase', [
+    (head_always_d2l, 'cannot put a tent peak on pixel scale * j + 0'),
+    (head_always_odd, 'an odd kernel peaks on a pixel, an even one between'),
+    (head_without_output_padding, 'must be scale * n'),
+    (head_padding_added, 'output_padding must be in 0..stride-1'),
+    (lambda scale, centre: (scale, 0, 0), '2 * scale - 1 or 2 * scale taps')])
+def test_head_for_mistakes_get_their_diagnosis(wrong, phrase):
+    assert phrase in repr(d2lfcn.check_head_for(wrong))
+
+
+def test_head_for_gives_the_package_heads():
+    """The answers for ResNet (centre 0) and for block-centred cells are the
+    aligned and the d2l designs of bilinear_upsampler."""
+    for scale in (2, 8, 32):
+        for aligned, centre in ((True, 0), (False, (scale - 1) / 2)):
+            layer = d2lfcn.bilinear_upsampler(1, scale, aligned)
+            kernel, padding, output_padding = head_for(scale, centre)
+            assert layer._kwargs['kernel'] == (kernel, kernel)
+            assert layer._kwargs['pad'] == (padding, padding)
+            assert layer._kwargs['adj'] == (output_padding, output_padding)
 
 
 def test_tent_centre_mistakes_get_their_diagnosis():
@@ -245,8 +251,8 @@ def test_the_checker_measures_the_real_layers():
 
 def test_the_reference_answers_match_the_chapter():
     assert receptive_field([(2, 2, 0)]) == (2, 2, 0.5)
-    assert upsampling_params(21, 32, aligned=False) == (1806336, 86016)
-    assert upsampling_params(21, 32) == (1750329, 83349)
+    assert head_for(32, 0) == (63, 31, 31)
+    assert head_for(32, 15.5) == (64, 16, 0)
     assert tent_centre(0, [(64, 32, 16)]) == 15.5
     assert tent_centre(0, [(63, 32, 31)]) == 0
     assert tent_centre(0, [(64, 32, 0)]) == 31.5
