@@ -2,9 +2,11 @@
 
 For every chapter present: its solution cells become stubs that keep the
 function's signature and docstring, its written answers become a prompt,
-everything else is the teacher's; run top to bottom in the quick profile
-from a temporary copy, it raises no error and every checker says "not solved
-yet". That each checker accepts the reference solution and rejects typical
+everything else is the teacher's. Everything else being the teacher's (which
+nbval runs top to bottom) and no cell before the exercises using a solution,
+what remains to run is what the stubs touch: the chapter's imports and its
+exercises, from a temporary copy in the quick profile; they raise no error
+and every checker says "not solved yet". That each checker accepts the reference solution and rejects typical
 wrong answers is tested chapter by chapter in test_exercises_*.py; the last
 test here makes sure that every checker a chapter calls is tested there.
 """
@@ -111,15 +113,38 @@ finally:
 """
 
 
+def setup_and_exercises(nb):
+    """The cells a stub can affect: the first code cell (the chapter's
+    imports) and everything from '## Exercises' on."""
+    first = next(c for c in nb.cells if c.cell_type == 'code')
+    start = [c.source.strip() for c in nb.cells].index('## Exercises')
+    return [first] + nb.cells[start:]
+
+
+@pytest.mark.parametrize('teacher', NOTEBOOKS, ids=lambda p: p.name)
+def test_no_cell_before_the_exercises_uses_a_solution(teacher):
+    """So the student edition's chapter body is the teacher's, which runs."""
+    nb = read_notebook(teacher)
+    names = {the_function(c.source).name for c in nb.cells
+             if is_solution(c) and c.cell_type == 'code'}
+    start = [c.source.strip() for c in nb.cells].index('## Exercises')
+    for cell in nb.cells[:start]:
+        if cell.cell_type == 'code':
+            used = names & {node.id for node in ast.walk(ast.parse(
+                cell.source)) if isinstance(node, ast.Name)}
+            assert not used, f'{teacher.name}: {used} used before exercises'
+
+
 @pytest.fixture(scope='session')
 def student_runs(student_dir, tmp_path_factory):
-    """Every chapter of the student edition run top to bottom, two at a time.
+    """The imports and exercises of every chapter of the student edition,
+    run two at a time.
 
     Each runs as a chapter opened on its own in a fresh kernel: from its own
     copy, in its own working folder and its own empty data folder
-    (D2LFCN_DATA), in the quick profile, so it makes the sample data and
-    trains the model it needs, and no two runs share a file (nor touch
-    data/). Yields {name: future of (returncode, output, notebook path)}.
+    (D2LFCN_DATA), in the quick profile, and no two runs share a file (nor
+    touch data/). Yields {name: future of (returncode, output, notebook
+    path)}.
     """
     root = tmp_path_factory.mktemp('student-runs')
 
@@ -127,7 +152,9 @@ def student_runs(student_dir, tmp_path_factory):
         work = root / name[:2]
         (work / 'data').mkdir(parents=True)
         copy = work / name
-        copy.write_bytes((student_dir / name).read_bytes())
+        nb = read_notebook(student_dir / name)
+        nb.cells = setup_and_exercises(nb)
+        nbformat.write(nb, str(copy))
         env = dict(os.environ, D2LFCN_QUICK='1',
                    D2LFCN_DATA=str(work / 'data'),
                    OMP_NUM_THREADS='1')   # two kernels share two cores
@@ -145,8 +172,8 @@ def student_runs(student_dir, tmp_path_factory):
 @pytest.mark.parametrize('teacher', NOTEBOOKS, ids=lambda p: p.name)
 def test_the_student_edition_runs_and_reports_not_solved_yet(
         student_runs, teacher):
-    """Top to bottom, quick profile, from a copy: no error, no checker
-    passes or crashes, each says "not solved yet"."""
+    """Imports and exercises, quick profile, from a copy: no error, no
+    checker passes or crashes, each says "not solved yet"."""
     returncode, output, executed = student_runs[teacher.name].result()
     assert returncode == 0, f'{teacher.name} (student edition) failed:\n' \
         f'{output[-4000:]}'
