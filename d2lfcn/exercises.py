@@ -6,6 +6,8 @@ what is right or wrong (which shape, which value) with a hint, but never the
 solution's code. A function that still raises ``NotImplementedError`` (the
 stub of the student edition) is reported as "not solved yet".
 """
+import functools
+
 import numpy as np
 from mxnet import autograd, nd
 
@@ -780,8 +782,7 @@ def check_pad_predict(fn):
 
     def fcn_case(fn):
         from d2lfcn.data import normalize_image
-        from d2lfcn.model import fcn_resnet18
-        net = fcn_resnet18(21, pretrained=False)
+        net = _random_fcn32s()
         image = _blocky_image(rng, 45, 70, block=9)
         x = normalize_image(image).expand_dims(0)
         x = nd.pad(x, mode='constant', pad_width=(0, 0, 0, 0, 0, 19, 0, 26))
@@ -1108,6 +1109,33 @@ def check_cell_position(fn):
                   fn, cases)
 
 
+@functools.lru_cache(maxsize=None)
+def _random_fcn32s():
+    """fcn_resnet18(21) with random weights, built once per process: the
+    checkers only read it."""
+    from d2lfcn.model import fcn_resnet18
+    return fcn_resnet18(21, pretrained=False)
+
+
+@functools.lru_cache(maxsize=None)
+def _fcn16s_fusion():
+    """(coarse, skip, fused, weight) of the stride-16 fusion of an FCN-16s
+    with random skip and upsampling weights, as float64 numpy arrays."""
+    import mxnet as mx
+    from d2lfcn.model import fcn_resnet18
+    mx.random.seed(72)
+    net = fcn_resnet18(3, pretrained=False, variant='16s')
+    for p in (net.score16.weight, net.up32to16.weight):
+        p.set_data(nd.random.normal(scale=0.05, shape=p.shape))
+    x = nd.random.normal(shape=(1, 3, 75, 110))
+    f16 = net.to_stride16(net.to_stride8(x))
+    s32 = net.score32(net.to_stride32(f16))
+    skip = net.score16(f16)
+    fused = nd.slice_like(net.up32to16(s32), f16, axes=(2, 3)) + skip
+    arrays = [a[0].asnumpy().astype(np.float64) for a in (s32, skip, fused)]
+    return (*arrays, net.up32to16.weight.data().asnumpy().astype(np.float64))
+
+
 def _upsample2_reference(coarse, weight):
     """The model's own 2x upsampler with `weight` applied to coarse (C, h, w):
     (C_out, 2h, 2w), uncropped."""
@@ -1170,21 +1198,8 @@ def check_fuse_skip(fn):
                       f'{kind} weight', case))
 
     def model_case(fn):
-        import mxnet as mx
-        from d2lfcn.model import fcn_resnet18
-        mx.random.seed(72)
-        net = fcn_resnet18(3, pretrained=False, variant='16s')
-        for p in (net.score16.weight, net.up32to16.weight):
-            p.set_data(nd.random.normal(scale=0.05, shape=p.shape))
-        x = nd.random.normal(shape=(1, 3, 75, 110))
-        f16 = net.to_stride16(net.to_stride8(x))
-        s32 = net.score32(net.to_stride32(f16))
-        skip = net.score16(f16)
-        fused = (nd.slice_like(net.up32to16(s32), f16, axes=(2, 3)) + skip)
-        as64 = [a[0].asnumpy().astype(np.float64) for a in (s32, skip, fused)]
-        return _fusion_problem(fn, as64[0], as64[1],
-                               net.up32to16.weight.data().asnumpy()
-                               .astype(np.float64), expected=as64[2])
+        coarse, skip, fused, weight = _fcn16s_fusion()
+        return _fusion_problem(fn, coarse, skip, weight, expected=fused)
     cases.append(('the stride-16 fusion of fcn_resnet18(3, variant=\'16s\') '
                   'with random skip and upsampling weights, 75x110 input',
                   model_case))
