@@ -90,17 +90,29 @@ def cli(*args, cwd=ROOT):
                           capture_output=True, text=True, cwd=cwd)
 
 
-def test_cli_help_and_bad_arguments():
-    for command in ('train', 'predict', 'download-voc'):
-        result = cli(command, '--help')
-        assert result.returncode == 0 and 'usage:' in result.stdout
-    result = cli('train', '--crop', '320by480')
-    assert result.returncode == 2 and 'HEIGHTxWIDTH' in result.stderr
-    result = cli('train', '--epochs', '0')
-    assert result.returncode == 2 and 'must be a finite number > 0' in result.stderr
-    result = cli('train', '--devices', 'gpu7')
-    assert result.returncode == 2 and 'does not exist' in result.stderr
-    assert 'Traceback' not in result.stderr
+@pytest.mark.parametrize('args, words', [
+    (['train', '--crop', '320by480'], 'HEIGHTxWIDTH'),
+    (['train', '--epochs', '0'], 'must be a finite number > 0'),
+    (['train', '--devices', 'gpu7'], 'does not exist')])
+def test_cli_bad_arguments(capsys, args, words):
+    from d2lfcn.__main__ import main
+    with pytest.raises(SystemExit) as info:
+        main(args)
+    err = capsys.readouterr().err
+    assert info.value.code == 2 and words in err and 'Traceback' not in err
+
+
+@pytest.mark.parametrize('command', ['train', 'predict', 'download-voc'])
+def test_cli_help(capsys, command):
+    from d2lfcn.__main__ import main
+    with pytest.raises(SystemExit) as info:
+        main([command, '--help'])
+    assert info.value.code == 0 and 'usage:' in capsys.readouterr().out
+
+
+def test_cli_runs_as_a_module():
+    result = cli('predict', '--help')
+    assert result.returncode == 0 and 'palette PNG' in result.stdout
 
 
 def test_cli_predict_writes_pngs_and_never_overwrites(tmp_path):
