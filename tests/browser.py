@@ -7,7 +7,6 @@ with D2LFCN_REQUIRE_BROWSER=1 (set by .ci/run) it fails instead.
 import contextlib
 import os
 import shutil
-import socket
 import tempfile
 
 import pytest
@@ -61,8 +60,3 @@ def chromium():
         driver.quit()
         shutil.rmtree(profile, ignore_errors=True)
 
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(('127.0.0.1', 0))
-        return s.getsockname()[1]

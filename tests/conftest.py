@@ -1,3 +1,4 @@
+import socket
 import sys
 from pathlib import Path
 
@@ -6,6 +7,12 @@ import nbformat
 ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOKS = sorted((ROOT / 'notebooks').glob('[0-9][0-9]_*.ipynb'))
 sys.path.insert(0, str(Path(__file__).parent))
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(('127.0.0.1', 0))
+        return s.getsockname()[1]
 
 
 def read_notebook(path):

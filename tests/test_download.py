@@ -2,13 +2,13 @@
 import hashlib
 import http.server
 import io
-import socket
 import tarfile
 import threading
 import time
 
 import pytest
 
+from conftest import free_port
 from d2lfcn.data import download_voc, is_complete_voc
 
 ARCHIVE = 'VOCtrainval_11-May-2012.tar'
@@ -142,12 +142,6 @@ def test_unsafe_members_are_refused(tmp_path, name, attrs, message):
                      progress=False)
     assert not (tmp_path / 'evil.txt').exists()
     assert not (data_dir / 'VOCdevkit').exists()
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(('127.0.0.1', 0))
-        return s.getsockname()[1]
 
 
 def test_offline_fails_fast_with_hint(tmp_path):

@@ -1,18 +1,11 @@
 """The README's lab command serves JupyterLab with the chapters listed."""
 import json
 import os
-import socket
 import subprocess
 import time
 import urllib.request
 
-from conftest import NOTEBOOKS, ROOT, stop_process_group
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(('127.0.0.1', 0))
-        return s.getsockname()[1]
+from conftest import NOTEBOOKS, ROOT, free_port, stop_process_group
 
 
 def test_make_lab_serves_the_notebooks(tmp_path):

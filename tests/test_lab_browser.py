@@ -17,8 +17,9 @@ import urllib.request
 
 import pytest
 
-from browser import chromium, find_browser, free_port
-from conftest import NOTEBOOKS, ROOT, code_cells, stop_process_group
+from browser import chromium, find_browser
+from conftest import (NOTEBOOKS, ROOT, code_cells, free_port,
+                      stop_process_group)
 
 CHAPTER = NOTEBOOKS[0]          # 01_transposed_convolution.ipynb
 
