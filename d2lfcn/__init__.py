@@ -33,10 +33,11 @@ __version__ = '0.1.0'
 # Chapter 3: semantic segmentation data (Pascal VOC 2012 and the sample set)
 from d2lfcn.data import (IGNORE_LABEL, VOC_CLASSES, VOC_COLORMAP,  # noqa: E402
                          VOCSegDataset, VOCWholeImages, denormalize_image,
-                         download_voc, find_voc_dir, label_to_rgb,
+                         find_voc_dir, label_to_rgb,
                          load_data_voc, normalize_image, pad_to_size,
                          read_voc_images, voc_label_indices, voc_palette,
                          voc_rand_crop)
+from d2lfcn.download import download_voc  # noqa: E402
 from d2lfcn.sample_data import make_sample_voc  # noqa: E402
 from d2lfcn.plotting import class_legend, show_images  # noqa: E402
 from d2lfcn.exercises import (check_crop_coverage,  # noqa: E402

@@ -238,7 +238,7 @@ def run_predict(args):
 
 
 def run_download(args):
-    from d2lfcn.data import VOC_URL, download_voc
+    from d2lfcn.download import VOC_URL, download_voc
     voc_dir = download_voc(args.data_dir, url=args.url or VOC_URL)
     print(f'Pascal VOC 2012 is in {voc_dir}')
 

@@ -9,7 +9,8 @@ import time
 import pytest
 
 from conftest import free_port
-from d2lfcn.data import download_voc, is_complete_voc
+from d2lfcn.data import is_complete_voc
+from d2lfcn.download import download_voc
 
 ARCHIVE = 'VOCtrainval_11-May-2012.tar'
 

@@ -1,6 +1,6 @@
 """A learner's session: `make lab`, open chapter 1 in the browser, run it all.
 
-JupyterLab is started the way the README says (make lab, here with a loopback
+JupyterLab is started once, the way the README says (make lab, here with a loopback
 port, no browser and a token) and driven through its own interface in
 headless Chromium (see browser.py: the test skips without Chromium unless
 D2LFCN_REQUIRE_BROWSER=1). The kernel runs the quick profile. A screenshot is
@@ -75,10 +75,10 @@ def is_error(text):
         r'^\s*-*\s*\w*(Error|Exception)\b', text, re.M)
 
 
-@pytest.fixture
-def lab(tmp_path):
+@pytest.fixture(scope='module')
+def lab(tmp_path_factory):
     """JupyterLab started with `make lab`; yields (base url, token)."""
-    find_browser()                   # skip before starting anything
+    tmp_path = tmp_path_factory.mktemp('lab')
     port, token = free_port(), 'd2lfcn-browser-test'
     settings = tmp_path / 'settings'
     for name, values in SETTINGS.items():
@@ -124,7 +124,19 @@ def lab(tmp_path):
         log.close()
 
 
+def test_make_lab_serves_the_notebooks(lab):
+    base, token = lab
+    with urllib.request.urlopen(f'{base}/api/contents?token={token}',
+                                timeout=10) as response:
+        names = {item['name'] for item in json.load(response)['content']}
+    assert {p.name for p in NOTEBOOKS} <= names and len(NOTEBOOKS) >= 2
+    with urllib.request.urlopen(f'{base}/lab?token={token}',
+                                timeout=10) as response:
+        assert b'JupyterLab' in response.read()
+
+
 def test_chapter_1_runs_in_jupyterlab_without_an_error(lab, tmp_path):
+    find_browser()                   # skips without Chromium
     base, token = lab
     before = CHAPTER.read_bytes()
     checkpoints = CHAPTER.parent / '.ipynb_checkpoints'   # made on opening
