@@ -1023,20 +1023,9 @@ def _cell_position_reference(layers, mistake=None):
     return stride, offset
 
 
-def _vgg16(pad=100):
-    """VGG-16's layers up to pool5 as in the FCN reference: (kind, k, s, p)."""
-    layers = [('conv', 3, 1, pad)]
-    for convs in (2, 2, 3, 3, 3):
-        layers += [('conv', 3, 1, 1)] * (convs - 1) + [('conv', 2, 2, 0)]
-        layers += [('conv', 3, 1, 1)]
-    return layers[:-1]
-
-
-def _resnet18_stride32():
-    layers = [('conv', 7, 2, 3), ('conv', 3, 2, 1)] + [('conv', 3, 1, 1)] * 4
-    for _ in range(3):
-        layers += [('conv', 3, 2, 1)] + [('conv', 3, 1, 1)] * 3
-    return layers
+def _as_convs(layers):
+    """(kernel, stride, padding) layers as ('conv', kernel, stride, padding)."""
+    return [('conv',) + tuple(layer) for layer in layers]
 
 
 def check_cell_position(fn):
@@ -1045,12 +1034,11 @@ def check_cell_position(fn):
     centred on input pixel stride * i + offset. The cases include the FCN
     reference's VGG-16 nets, whose crop offsets (19; 5 and 27; 9 and 31)
     follow from the answers."""
-    vgg = _vgg16()
-    fc = [('conv', 7, 1, 0), ('conv', 1, 1, 0), ('conv', 1, 1, 0)]
-    score_fr = vgg + fc
+    vgg = _as_convs(_vgg16_fc6_layers()[:-1])      # up to pool5
+    score_fr = _as_convs(_vgg16_fc6_layers() + [(1, 1, 0), (1, 1, 0)])
     pools = [i for i, layer in enumerate(vgg) if layer == ('conv', 2, 2, 0)]
     pool3, pool4 = vgg[:pools[2] + 1], vgg[:pools[3] + 1]
-    resnet = _resnet18_stride32()
+    resnet = _as_convs(_resnet18_layers())
     cases_ = [
         ('a 3x3 convolution with padding 1', [('conv', 3, 1, 1)], None),
         ("VGG's 2x2 max pooling", [('conv', 2, 2, 0)], None),

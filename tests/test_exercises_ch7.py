@@ -101,7 +101,8 @@ def fuse_skip_without_skip(coarse, skip, weight):
 def test_reference_positions_give_the_fcn_reference_crop_offsets():
     """The crops of shelhamer/fcn.berkeleyvision.org's VGG-16 nets (pad 100):
     19 (FCN-32s), 5 and 27 (FCN-16s), 9 and 31 (FCN-8s)."""
-    vgg, up2 = d2lfcn.exercises._vgg16(), [('deconv', 4, 2, 0)]
+    ex = d2lfcn.exercises
+    vgg, up2 = ex._as_convs(ex._vgg16_fc6_layers()[:-1]), [('deconv', 4, 2, 0)]
     pools = [i for i, layer in enumerate(vgg) if layer == ('conv', 2, 2, 0)]
     score_fr = vgg + [('conv', 7, 1, 0), ('conv', 1, 1, 0), ('conv', 1, 1, 0)]
 
@@ -118,7 +119,8 @@ def test_reference_positions_give_the_fcn_reference_crop_offsets():
 
 
 def test_resnet_chain_matches_the_model_and_heads():
-    resnet = d2lfcn.exercises._resnet18_stride32()
+    ex = d2lfcn.exercises
+    resnet = ex._as_convs(ex._resnet18_layers())
     assert cell_position(resnet) == (32, 0)
     assert cell_position(resnet + [('deconv', 63, 32, 31)]) == (1, 0)
     assert cell_position(resnet + [('deconv', 64, 32, 16)]) == (1, -15.5)
