@@ -25,7 +25,7 @@ from d2lfcn.upsampling import (bilinear_kernel, upsample_bilinear,  # noqa: E402
                                upsample_nearest)
 from d2lfcn.exercises import (check_bilinear_params,  # noqa: E402
                               check_border_fix, check_conv_input_grad,
-                              check_nearest_kernel, check_overlap_counts,
+                              check_overlap_counts,
                               check_trans_conv_by_zero_insertion)
 
 __version__ = '0.1.0'

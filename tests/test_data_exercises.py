@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 import d2lfcn
-from d2lfcn.exercises import (check_crop_coverage,
+from d2lfcn.exercises.ch03 import (check_crop_coverage,
                               check_median_frequency_weights)
 
 
@@ -173,7 +173,7 @@ def test_crop_coverage_rejects(wrong, message):
 def test_the_checker_agrees_with_voc_rand_crop():
     """The probabilities the checker expects are those of the crops that
     voc_rand_crop draws (a 6x7 image, 3x4 crops, many draws)."""
-    from d2lfcn.exercises import _crop_counts
+    from d2lfcn.exercises.ch03 import _crop_counts
     counts, windows = _crop_counts(6, 7, 3, 4)
     np.random.seed(0)
     index = np.arange(42).reshape(6, 7)

@@ -159,11 +159,6 @@ CHECKERS = {
                          overlap_counts_window_too_long,
                          overlap_counts_n_times_stride,
                          lambda k, s, n: overlap_counts(k, s, n)[None]]),
-    # no chapter calls it since exercise 2.1 changed; book/intro.md names it
-    'check_nearest_kernel': (
-        lambda s: np.ones((s, s)), [lambda s: np.ones((s + 1, s + 1)),
-                                    lambda s: np.ones((s, s)) / s ** 2,
-                                    lambda s: np.ones(s)]),
     'check_bilinear_params': (
         lambda s: (2 * s - s % 2, s // 2), [lambda s: (2 * s, s // 2),
                                             lambda s: (2 * s + 1, s // 2 + 1),

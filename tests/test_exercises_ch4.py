@@ -182,7 +182,7 @@ def test_the_receptive_field_walk_agrees_with_the_recurrences():
     give the chapter's numbers: ResNet-18's stages see 43, 99, 211, 435
     pixels centred on 0; VGG-16 with pad 100 centres fc6's cell 0 on 12.5,
     which with the 64-tap upsampling (tent on 31.5) is the 19-pixel crop."""
-    from d2lfcn.exercises import (_receptive_field_brute_force,
+    from d2lfcn.exercises.ch04 import (_receptive_field_brute_force,
                                   _resnet18_layers, _vgg16_fc6_layers)
     for stages, field in zip((1, 2, 3, 4), (43, 99, 211, 435)):
         layers = _resnet18_layers(stages)
@@ -241,7 +241,7 @@ def test_tent_centre_mistakes_get_their_diagnosis():
 def test_the_checker_measures_the_real_layers():
     """The expected centres come from running the layers; they agree with
     the chapter's formula s*j + (k - 1)/2 - p, layer after layer."""
-    from d2lfcn.exercises import _tent_centre_measured
+    from d2lfcn.exercises.ch04 import _tent_centre_measured
     for j, layers in ((3, [(64, 32, 16)]), (3, [(63, 32, 31)]),
                       (0, [(64, 32, 0)]), (2, [(4, 2, 1), (32, 16, 8)]),
                       (1, [(4, 2, 1), (4, 2, 1), (16, 8, 4)])):

@@ -218,8 +218,8 @@ def test_stitching_a_stride_2_net_equals_its_dilated_version():
     second convolution dilated by 2, away from the borders."""
     rng = np.random.default_rng(0)
     k1, k2 = rng.normal(size=(3, 3)), rng.normal(size=(3, 3))
-    conv = d2lfcn.exercises._conv_same
-    pool = d2lfcn.exercises._pool
+    conv = d2lfcn.exercises.ch06._conv_same
+    pool = d2lfcn.exercises.ch06._pool
     image = rng.normal(size=(16, 20))
 
     def coarse(x):
@@ -241,7 +241,7 @@ def test_the_toy_network_is_a_stride_32_network():
     """The checker's toy scores every 32x32 block as one: its class map is
     constant on each block, so a right answer has to keep the blocks where
     an FCN has them."""
-    toy = d2lfcn.exercises._Stride32Toy()
+    toy = d2lfcn.exercises.ch06._Stride32Toy()
     x = np.random.default_rng(0).normal(size=(1, 3, 64, 96))
     pred = toy.scores(x)[0].argmax(axis=0)
     blocks = pred.reshape(2, 32, 3, 32)

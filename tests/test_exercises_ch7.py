@@ -7,6 +7,8 @@ import pytest
 from mxnet import nd
 
 import d2lfcn
+from d2lfcn.exercises.ch07 import _as_convs
+from d2lfcn.exercises.common import _resnet18_layers, _vgg16_fc6_layers
 
 
 def stub(*args):
@@ -101,8 +103,7 @@ def fuse_skip_without_skip(coarse, skip, weight):
 def test_reference_positions_give_the_fcn_reference_crop_offsets():
     """The crops of shelhamer/fcn.berkeleyvision.org's VGG-16 nets (pad 100):
     19 (FCN-32s), 5 and 27 (FCN-16s), 9 and 31 (FCN-8s)."""
-    ex = d2lfcn.exercises
-    vgg, up2 = ex._as_convs(ex._vgg16_fc6_layers()[:-1]), [('deconv', 4, 2, 0)]
+    vgg, up2 = _as_convs(_vgg16_fc6_layers()[:-1]), [('deconv', 4, 2, 0)]
     pools = [i for i, layer in enumerate(vgg) if layer == ('conv', 2, 2, 0)]
     score_fr = vgg + [('conv', 7, 1, 0), ('conv', 1, 1, 0), ('conv', 1, 1, 0)]
 
@@ -119,8 +120,7 @@ def test_reference_positions_give_the_fcn_reference_crop_offsets():
 
 
 def test_resnet_chain_matches_the_model_and_heads():
-    ex = d2lfcn.exercises
-    resnet = ex._as_convs(ex._resnet18_layers())
+    resnet = _as_convs(_resnet18_layers())
     assert cell_position(resnet) == (32, 0)
     assert cell_position(resnet + [('deconv', 63, 32, 31)]) == (1, 0)
     assert cell_position(resnet + [('deconv', 64, 32, 16)]) == (1, -15.5)

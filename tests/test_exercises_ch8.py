@@ -9,7 +9,7 @@ import pytest
 
 import d2lfcn
 from d2lfcn import training
-from d2lfcn.exercises import _loss_scales_reference, _make_checkpoints
+from d2lfcn.exercises.ch08 import _loss_scales_reference, _make_checkpoints
 
 
 # ---- reference solutions (what the teacher edition holds) ----------------
