@@ -124,6 +124,15 @@ class FCN(nn.HybridBlock):
                  'up_final')
         return [getattr(self, n) for n in names if hasattr(self, n)]
 
+    def features(self, x):
+        """The backbone's features of x (N, 3, H, W) at strides 8, 16 and 32:
+        (N, 128, ceil(H/8), .), (N, 256, ceil(H/16), .), (N, 512,
+        ceil(H/32), .), the last after ResNet v2's final BatchNorm and ReLU;
+        score8, score16 and score32 score them."""
+        f8 = self.to_stride8(x)
+        f16 = self.to_stride16(f8)
+        return f8, f16, self.to_stride32(f16)
+
     def hybrid_forward(self, F, x):
         """x: (N, 3, H, W) -> scores (N, num_classes, H, W).
 

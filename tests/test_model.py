@@ -65,9 +65,8 @@ def test_skip_branches_contribute_nothing_at_initialisation():
         net = fcn_resnet18(5, pretrained=False, variant=variant)
         x = nd.random.normal(shape=(1, 3, 96, 130))
         out = net(x).asnumpy()
-        f8 = net.to_stride8(x)
-        f16 = net.to_stride16(f8)
-        s = net.score32(net.to_stride32(f16))
+        f8, f16, f32 = net.features(x)
+        s = net.score32(f32)
         s = nd.slice_like(net.up32to16(s), f16, axes=(2, 3))
         if variant == '8s':
             s = nd.slice_like(net.up16to8(s), f8, axes=(2, 3))
@@ -206,8 +205,7 @@ def test_fixed_head_is_an_aligned_bilinear_resize(head):
     mx.random.seed(0)
     net = fcn_resnet18(4, pretrained=False, head=head)
     x = nd.random.normal(shape=(1, 3, 150, 230))
-    scores = net.score32(net.to_stride32(net.to_stride16(
-        net.to_stride8(x))))[0].asnumpy()
+    scores = net.score32(net.features(x)[2])[0].asnumpy()
     out = net(x)[0].asnumpy()
 
     def resize(n_cells, n_pixels):      # (pixels, cells) interpolation

@@ -117,8 +117,8 @@ def _fcn16s_fusion():
     for p in (net.score16.weight, net.up32to16.weight):
         p.set_data(nd.random.normal(scale=0.05, shape=p.shape))
     x = nd.random.normal(shape=(1, 3, 75, 110))
-    f16 = net.to_stride16(net.to_stride8(x))
-    s32 = net.score32(net.to_stride32(f16))
+    _, f16, f32 = net.features(x)
+    s32 = net.score32(f32)
     skip = net.score16(f16)
     fused = nd.slice_like(net.up32to16(s32), f16, axes=(2, 3)) + skip
     arrays = [a[0].asnumpy().astype(np.float64) for a in (s32, skip, fused)]
