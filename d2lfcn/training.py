@@ -215,12 +215,12 @@ def train(net, train_iter, test_iter, loss, trainer, num_epochs, devices,
         train_loss = sum(l.asscalar() for l in loss_sums) / max(images, 1)
         seconds = time.time() - t0
         row = {'epoch': epoch + 1, 'train_loss': train_loss}
-        if metric.confusion.sum() == 0:
+        got = metric.get()
+        if np.isnan(got['pixel_accuracy']):     # no pixel was counted
             raise ValueError('no pixel of the training data is labelled (every '
                              'label is 255, the ignore value): check the '
                              'label files, or the crops, which may all fall '
                              'into an ignored region')
-        got = metric.get()
         row.update(train_pixel_accuracy=got['pixel_accuracy'],
                    train_mean_iou=got['mean_iou'])
         if test_iter is not None:
