@@ -113,8 +113,8 @@ def run_train(args):
 
     from d2lfcn.data import VOCWholeImages, find_voc_dir, load_data_voc
     from d2lfcn.model import fcn_resnet18
-    from d2lfcn.training import SegmentationLoss, list_checkpoints, train
-    _check_checkpoint_dir(args.checkpoint_dir, args.resume, list_checkpoints)
+    from d2lfcn.training import SegmentationLoss, train
+    _check_checkpoint_dir(args.checkpoint_dir, args.resume)
     voc_dir = find_voc_dir(args.voc_dir)
     train_iter, _ = load_data_voc(args.batch_size, args.crop, voc_dir)
     val = VOCWholeImages(False, voc_dir)
@@ -133,10 +133,12 @@ def run_train(args):
               f'{history[-1]["val_mean_iou"]:.3f}')
 
 
-def _check_checkpoint_dir(folder, resume, list_checkpoints):
+def _check_checkpoint_dir(folder, resume):
     """Before any training: the checkpoint folder can be written, and holds
     a run to resume if --resume asks for one."""
     import os
+
+    from d2lfcn.training import list_checkpoints
     if folder.exists() and not folder.is_dir():
         raise ValueError(f'--checkpoint-dir {folder} is a file, not a folder; '
                          f'choose another --checkpoint-dir')
@@ -188,10 +190,9 @@ def _checkpoint_meta(path):
 
 
 def run_predict(args):
-    import numpy as np
     from PIL import Image
 
-    from d2lfcn.data import voc_palette
+    from d2lfcn.data import write_label_png
     from d2lfcn.model import fcn_resnet18
     from d2lfcn.prediction import overlay, predict
     from d2lfcn.training import load_checkpoint
@@ -231,9 +232,7 @@ def run_predict(args):
         if args.overlay:
             Image.fromarray(overlay(pixels, pred)).save(out)
         else:
-            classes = Image.fromarray(pred.astype(np.uint8), mode='P')
-            classes.putpalette(voc_palette().ravel().tolist())
-            classes.save(out)
+            write_label_png(pred, out)
         print(f'{image_path} -> {out} ({pred.shape[0]}x{pred.shape[1]})')
 
 

@@ -69,6 +69,14 @@ def voc_palette():
 
 # ---------------------------------------------------------------- reading --
 
+def write_label_png(label, path):
+    """Save class indices (h, w) as a VOC label: a palette PNG whose pixel
+    values are the classes, shown in the VOC colours."""
+    png = Image.fromarray(np.asarray(label, dtype=np.uint8), mode='P')
+    png.putpalette(voc_palette().ravel().tolist())
+    png.save(path)
+
+
 def _fix_hint():
     return ('run d2lfcn.download_voc() for the real dataset or '
             'd2lfcn.make_sample_voc(root) for the sample one, or pass '

@@ -26,7 +26,7 @@ from PIL import Image
 
 import d2lfcn
 from d2lfcn import validate
-from d2lfcn.data import IGNORE_LABEL, voc_palette
+from d2lfcn.data import IGNORE_LABEL, write_label_png
 
 SHAPES = ('ellipse', 'rectangle', 'triangle', 'diamond', 'star', 'ring',
           'cross', 'hexagon', 'crescent', 'L-shape')
@@ -241,16 +241,13 @@ def _load_photos():
 def _write_dataset(voc_dir, num_train, num_val, seed):
     for sub in ('JPEGImages', 'SegmentationClass', 'ImageSets/Segmentation'):
         (voc_dir / sub).mkdir(parents=True)
-    palette = voc_palette().ravel().tolist()
     photos = _load_photos()
     names = [f'sample_{i:06d}' for i in range(num_train + num_val)]
     for i, name in enumerate(names):
         img, label = make_example([seed, i], photos)
         Image.fromarray(img).save(voc_dir / 'JPEGImages' / f'{name}.jpg',
                                   quality=90)
-        png = Image.fromarray(label, mode='P')
-        png.putpalette(palette)
-        png.save(voc_dir / 'SegmentationClass' / f'{name}.png')
+        write_label_png(label, voc_dir / 'SegmentationClass' / f'{name}.png')
     splits = {'train': names[:num_train], 'val': names[num_train:],
               'trainval': names}
     for split, listed in splits.items():
