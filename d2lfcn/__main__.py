@@ -161,8 +161,10 @@ def _read_image(path):
     says (as image viewers show it)."""
     import numpy as np
     from PIL import Image, ImageOps, UnidentifiedImageError
+
+    from d2lfcn.data import refuse_truncated_images
     try:
-        with Image.open(path) as im:
+        with refuse_truncated_images(), Image.open(path) as im:
             im.load()
             im = ImageOps.exif_transpose(im)
             return np.asarray(im.convert('RGBA' if 'A' in im.getbands()

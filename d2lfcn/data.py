@@ -13,13 +13,14 @@ ignore (the thin border VOC draws around every object, padding). Datasets
 keep the files' compressed bytes (or uint8 arrays) and normalise one crop at
 a time, never a float copy of every image.
 """
+import contextlib
 import io
 from pathlib import Path
 
 import cv2
 import numpy as np
 from mxnet import gluon, nd
-from PIL import Image, UnidentifiedImageError
+from PIL import Image, ImageFile, UnidentifiedImageError
 
 import d2lfcn
 from d2lfcn import validate
@@ -124,10 +125,24 @@ def _file_bytes(path, what):
     return path.read_bytes()
 
 
+@contextlib.contextmanager
+def refuse_truncated_images():
+    """Within it, PIL raises on a truncated image file instead of filling
+    the missing part with grey: importing GluonCV sets PIL's global
+    ImageFile.LOAD_TRUNCATED_IMAGES = True, which would let a damaged photo
+    or label through silently."""
+    saved = ImageFile.LOAD_TRUNCATED_IMAGES
+    ImageFile.LOAD_TRUNCATED_IMAGES = False
+    try:
+        yield
+    finally:
+        ImageFile.LOAD_TRUNCATED_IMAGES = saved
+
+
 def _decode_image(data, path):
     """JPEG/PNG bytes of an RGB image -> (h, w, 3) uint8 array."""
     try:
-        with Image.open(io.BytesIO(data)) as img:
+        with refuse_truncated_images(), Image.open(io.BytesIO(data)) as img:
             return np.asarray(img.convert('RGB'))
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError,
             Image.DecompressionBombError) as e:
@@ -147,7 +162,7 @@ def _decode_label(data, path, check=True):
     What fits neither reading is refused, naming the file.
     """
     try:
-        with Image.open(io.BytesIO(data)) as img:
+        with refuse_truncated_images(), Image.open(io.BytesIO(data)) as img:
             mode = img.mode
             pixels = np.array(img if mode in ('P', 'L') or mode.startswith('I')
                               else img.convert('RGB'))

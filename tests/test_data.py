@@ -466,3 +466,18 @@ def test_split_files_bom_encoding_and_duplicates(voc_copy, content, words):
     else:
         with pytest.raises(ValueError, match=re.escape(words)):
             data.split_names(voc_copy, 'train')
+
+
+def test_truncated_images_are_refused_even_after_importing_gluoncv(voc_copy):
+    """GluonCV's import sets PIL's global LOAD_TRUNCATED_IMAGES = True; the
+    reader must still refuse a truncated photo, and leave the flag as it
+    found it."""
+    from PIL import ImageFile
+    import gluoncv.data  # noqa: F401
+    assert ImageFile.LOAD_TRUNCATED_IMAGES
+    name = first_name(voc_copy)
+    path = voc_copy / 'JPEGImages' / f'{name}.jpg'
+    path.write_bytes(path.read_bytes()[:len(path.read_bytes()) // 2])
+    with pytest.raises(ValueError, match=f'{name}.jpg.*corrupt'):
+        read_voc_images(voc_copy)
+    assert ImageFile.LOAD_TRUNCATED_IMAGES
