@@ -1,22 +1,18 @@
 """d2lfcn: the helper package of the d2l-fcn course.
 
-A module per chapter topic; the names below are the public API that the
-notebooks use. Set the environment variable ``D2LFCN_QUICK=1`` (``make test``
-does) to shrink epochs and data so that every notebook runs in seconds.
+A module per topic, layered as data flows (see CONTRIBUTING.md); the names
+below are the public API that the notebooks use. No module of the package
+reads anything from here.
 """
 import os
-from pathlib import Path
 
 QUICK = os.environ.get('D2LFCN_QUICK', '').strip().lower() not in (
     '', '0', 'false', 'no', 'off')
-"""True in the quick profile used by the tests; False for learners."""
+"""True in the quick profile (D2LFCN_QUICK=1, as `make test` sets): the
+notebooks read it to choose smaller data and fewer epochs, and pass those
+choices to the functions they call. No function of d2lfcn reads it."""
 
-ROOT = Path(__file__).resolve().parent.parent
-"""The course folder (the clone of the repository)."""
-IMG_DIR = ROOT / 'img'
-"""Pictures the notebooks use."""
-DATA_DIR = Path(os.environ.get('D2LFCN_DATA', ROOT / 'data'))
-"""Where datasets are downloaded or generated (override: D2LFCN_DATA)."""
+from d2lfcn.locations import DATA_DIR, IMG_DIR, ROOT  # noqa: E402
 
 from d2lfcn.convolution import (conv_output_size, corr2d,  # noqa: E402
                                 kernel2matrix, trans_conv,
@@ -31,14 +27,15 @@ from d2lfcn.exercises import (check_bilinear_params,  # noqa: E402
 __version__ = '0.1.0'
 
 # Chapter 3: semantic segmentation data (Pascal VOC 2012 and the sample set)
-from d2lfcn.data import (IGNORE_LABEL, VOC_CLASSES, VOC_COLORMAP,  # noqa: E402
-                         VOCSegDataset, VOCWholeImages, denormalize_image,
-                         find_voc_dir, label_to_rgb,
-                         load_data_voc, normalize_image, pad_to_size,
-                         read_voc_images, voc_label_indices, voc_palette,
-                         voc_rand_crop)
+from d2lfcn.voc import (IGNORE_LABEL, VOC_CLASSES, VOC_COLORMAP,  # noqa: E402
+                        label_to_rgb, read_voc_images, voc_label_indices,
+                        voc_palette)
+from d2lfcn.data import (VOCSegDataset, VOCWholeImages,  # noqa: E402
+                         denormalize_image, load_data_voc, normalize_image,
+                         pad_to_size, voc_rand_crop)
 from d2lfcn.download import download_voc  # noqa: E402
 from d2lfcn.sample_data import make_sample_voc  # noqa: E402
+from d2lfcn.find_data import find_voc_dir  # noqa: E402
 from d2lfcn.plotting import class_legend, show_images  # noqa: E402
 from d2lfcn.exercises import (check_crop_coverage,  # noqa: E402
                               check_median_frequency_weights)
@@ -46,13 +43,15 @@ from d2lfcn.exercises import (check_crop_coverage,  # noqa: E402
 # Chapters 4-6: the model, training with metrics, prediction
 from d2lfcn.model import FCN, bilinear_upsampler, fcn_resnet18  # noqa: E402
 from d2lfcn.metrics import SegMetric  # noqa: E402
+from d2lfcn.devices import try_all_gpus, try_gpu  # noqa: E402
 from d2lfcn.training import (SegmentationLoss, evaluate,  # noqa: E402
-                             load_checkpoint, poly_trainer, train,
-                             try_all_gpus, try_gpu)
-from d2lfcn.prediction import label2image, overlay, predict  # noqa: E402
+                             poly_trainer, train)
+from d2lfcn.checkpoints import load_checkpoint  # noqa: E402
+from d2lfcn.prediction import overlay, predict  # noqa: E402
 from d2lfcn.exercises import (check_masked_pixel_loss,  # noqa: E402
                               check_mean_iou)
-from d2lfcn.plotting import draw_fcn, iou_table, plot_confusion  # noqa: E402
+from d2lfcn.plotting import (draw_fcn, iou_table,  # noqa: E402
+                             plot_confusion, plot_history)
 from d2lfcn.exercises import (check_pad_predict,  # noqa: E402
                               check_shift_and_stitch, check_tile_predict)
 from d2lfcn.exercises import check_cell_position, check_fuse_skip  # noqa: E402

@@ -30,11 +30,12 @@ def _positive(kind):
 
 
 def _devices(text):
-    from d2lfcn.training import check_devices, try_all_gpus
+    from d2lfcn import validate
+    from d2lfcn.devices import try_all_gpus
     if text == 'auto':
         return try_all_gpus()
     try:
-        return check_devices(text.split(','))
+        return validate.devices(text.split(','))
     except (ValueError, TypeError) as e:
         raise argparse.ArgumentTypeError(str(e)) from None
 
@@ -111,16 +112,16 @@ def build_parser():
 def run_train(args):
     from mxnet import gluon
 
-    from d2lfcn.data import VOCWholeImages, find_voc_dir, load_data_voc
+    from d2lfcn.data import load_data_voc
+    from d2lfcn.find_data import find_voc_dir
     from d2lfcn.model import fcn_resnet18
     from d2lfcn.training import SegmentationLoss, train
     _check_checkpoint_dir(args.checkpoint_dir, args.resume)
     voc_dir = find_voc_dir(args.voc_dir)
-    train_iter, _ = load_data_voc(args.batch_size, args.crop, voc_dir)
-    val = VOCWholeImages(False, voc_dir)
+    train_iter, val = load_data_voc(args.batch_size, args.crop, voc_dir)
     net = fcn_resnet18(21, pretrained=not args.no_pretrained,
                        variant=args.variant, weights=args.weights,
-                       ctx=args.devices)
+                       devices=args.devices)
     trainer = gluon.Trainer(net.collect_params(), 'sgd',
                             {'learning_rate': args.lr, 'momentum': 0.9,
                              'wd': 1e-3})
@@ -138,7 +139,7 @@ def _check_checkpoint_dir(folder, resume):
     a run to resume if --resume asks for one."""
     import os
 
-    from d2lfcn.training import list_checkpoints
+    from d2lfcn.checkpoints import list_checkpoints
     if folder.exists() and not folder.is_dir():
         raise ValueError(f'--checkpoint-dir {folder} is a file, not a folder; '
                          f'choose another --checkpoint-dir')
@@ -162,7 +163,7 @@ def _read_image(path):
     import numpy as np
     from PIL import Image, ImageOps, UnidentifiedImageError
 
-    from d2lfcn.data import refuse_truncated_images
+    from d2lfcn.voc import refuse_truncated_images
     try:
         with refuse_truncated_images(), Image.open(path) as im:
             im.load()
@@ -182,7 +183,7 @@ def _read_image(path):
 
 def _checkpoint_meta(path):
     """(checkpoint, its meta dict): a train --checkpoint-dir means its newest."""
-    from d2lfcn.training import list_checkpoints, read_checkpoint_meta
+    from d2lfcn.checkpoints import list_checkpoints, read_checkpoint_meta
     if path.is_dir() and not (path / 'meta.json').exists():
         found = list_checkpoints(path)
         if not found:
@@ -194,15 +195,15 @@ def _checkpoint_meta(path):
 def run_predict(args):
     from PIL import Image
 
-    from d2lfcn.data import write_label_png
+    from d2lfcn.checkpoints import load_checkpoint
     from d2lfcn.model import fcn_resnet18
     from d2lfcn.prediction import overlay, predict
-    from d2lfcn.training import load_checkpoint
+    from d2lfcn.voc import write_label_png
     path, meta = _checkpoint_meta(args.checkpoint)
     net = fcn_resnet18(args.num_classes or meta.get('num_classes') or 21,
                        pretrained=False,
                        variant=args.variant or meta.get('variant') or '32s',
-                       ctx=args.devices)
+                       devices=args.devices)
     load_checkpoint(path, net, devices=args.devices)
     net.hybridize(static_alloc=True)
     if args.out_dir.exists() and not args.out_dir.is_dir():

@@ -155,7 +155,7 @@ class FCN(nn.HybridBlock):
 
 
 def fcn_resnet18(num_classes=21, pretrained=True, variant='32s', weights=None,
-                 ctx=None, root=None, head='aligned'):
+                 devices=None, root=None, head='aligned'):
     """Build an FCN on ResNet-18 v2 and initialise all of its parameters.
 
     num_classes: classes per pixel (21 for Pascal VOC: background + 20).
@@ -163,18 +163,18 @@ def fcn_resnet18(num_classes=21, pretrained=True, variant='32s', weights=None,
     weights (cached in `root`, default ~/.mxnet/models). If they cannot be
     found or downloaded, warn once and start from random weights.
     weights: path of a backbone .params file to use instead of the zoo.
-    ctx: a context or list of contexts (default: the CPU).
+    devices: a context or list of contexts (default: the CPU).
     head: 'aligned' (default) or 'd2l', the upsampling design (see FCN).
     The head (1x1 score layers: Xavier, skip scores: zeros; transposed
     convolutions: bilinear) is always freshly initialised.
     """
     num_classes = validate.num_classes(num_classes)
-    ctx = ctx or mx.cpu()
+    devices = validate.devices(devices or mx.cpu())
     backbone = vision.resnet18_v2(pretrained=False)
     source = weights or (pretrained and pretrained_backbone_file(root))
     if source:
         try:
-            backbone.load_parameters(str(source), ctx=ctx)
+            backbone.load_parameters(str(source), ctx=devices)
         except Exception as e:
             first = (str(e).strip().splitlines() or [''])[0][:200]
             raise ValueError(f'cannot load backbone weights from {source}: '
@@ -183,16 +183,15 @@ def fcn_resnet18(num_classes=21, pretrained=True, variant='32s', weights=None,
                              f'(--no-pretrained on the command line)') \
                 from None
     else:
-        backbone.initialize(init.Xavier(), ctx=ctx)
+        backbone.initialize(init.Xavier(), ctx=devices)
     net = FCN(backbone.features, num_classes, variant, head)
     for block in net.head():
         # each layer's own initialiser (bilinear, zeros, zero bias) wins
         # over this default, which only the 1x1 score32 weight uses
-        block.initialize(init.Xavier(), ctx=ctx)
+        block.initialize(init.Xavier(), ctx=devices)
     # layers whose input sizes Gluon infers get their weights on a first
     # forward pass: make one now, so every parameter exists from here on
-    first = ctx[0] if isinstance(ctx, (list, tuple)) else ctx
-    net(nd.zeros((1, 3, 32, 32), ctx=first))
+    net(nd.zeros((1, 3, 32, 32), ctx=devices[0]))
     return net
 
 

@@ -9,10 +9,10 @@ has the image's own size.
 import os
 
 import numpy as np
-from mxnet import nd
 
-from d2lfcn.data import label_to_rgb, normalize_image
-from d2lfcn.training import check_devices
+from d2lfcn import validate
+from d2lfcn.data import normalize_image
+from d2lfcn.voc import label_to_rgb
 
 
 def as_rgb_image(image, name='image'):
@@ -65,27 +65,21 @@ def predict(net, image, devices):
     as_rgb_image); it is normalised like the training data and scored on
     devices[0] in one pass.
     """
-    device = check_devices(devices)[0]
+    device = validate.devices(devices)[0]
     x = normalize_image(as_rgb_image(image)).expand_dims(0)
     scores = net(x.as_in_context(device))
     return scores.argmax(axis=1)[0].asnumpy().astype(np.int64)
-
-
-def label2image(pred):
-    """Colour a class map (h, w) with the VOC palette: (h, w, 3) uint8."""
-    if isinstance(pred, nd.NDArray):
-        pred = pred.asnumpy()
-    return label_to_rgb(pred)
 
 
 def overlay(image, pred, alpha=0.5):
     """Blend the coloured class map over the image (both (h, w[, c]));
     background pixels (class 0) keep the image. Returns (h, w, 3) uint8."""
     image = as_rgb_image(image)
-    colours = label2image(pred)
+    pred = validate.as_image(pred, 'pred')
+    colours = label_to_rgb(pred)
     if colours.shape[:2] != image.shape[:2]:
         raise ValueError(f'pred is {colours.shape[:2]}, image is '
                          f'{image.shape[:2]}: they must have the same size')
     mix = (1 - alpha) * image + alpha * colours
-    keep = (np.asarray(pred) == 0)[:, :, None]
-    return np.where(keep, image, mix.round()).astype(np.uint8)
+    background = (pred == 0)[:, :, None]
+    return np.where(background, image, mix.round()).astype(np.uint8)

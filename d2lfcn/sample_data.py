@@ -24,9 +24,8 @@ import cv2
 import numpy as np
 from PIL import Image
 
-import d2lfcn
-from d2lfcn import validate
-from d2lfcn.data import IGNORE_LABEL, write_label_png
+from d2lfcn import locations, validate
+from d2lfcn.voc import IGNORE_LABEL, write_label_png
 
 SHAPES = ('ellipse', 'rectangle', 'triangle', 'diamond', 'star', 'ring',
           'cross', 'hexagon', 'crescent', 'L-shape')
@@ -38,8 +37,13 @@ too. Every shape is used by two classes, of opposite colour families."""
 
 PHOTOS = ('grace_hopper.jpg', 'coffee.jpg', 'rocket.jpg',
           'gravel.jpg')
-"""Photos in d2lfcn.IMG_DIR whose patches go into backgrounds (a fixed list,
-so new pictures in img/ do not change the dataset)."""
+"""Photos in the course's img/ folder whose patches go into backgrounds (a
+fixed list, so new pictures in img/ do not change the dataset)."""
+
+SAMPLE_FOLDER = 'sample_voc'
+SAMPLE_NUM_TRAIN, SAMPLE_NUM_VAL = 400, 150
+"""The sample dataset of the course: DATA_DIR/sample_voc, with 400 train
+and 150 val images."""
 
 FORMAT_VERSION = 3
 _MARKER = 'sample_complete.json'
@@ -231,7 +235,7 @@ def make_example(seed, photos=()):
 def _load_photos():
     photos = []
     for name in PHOTOS:
-        path = Path(d2lfcn.IMG_DIR) / name
+        path = Path(locations.IMG_DIR) / name
         if path.is_file():
             with Image.open(path) as p:
                 photos.append(np.asarray(p.convert('RGB')).astype(np.float32))
@@ -275,7 +279,7 @@ def _refuse_foreign(devkit, marker):
         f'({", ".join(entries[:4]) if entries else "it is not a folder"}); '
         f'they may be a real Pascal VOC or your own. Nothing was changed: '
         f'pass make_sample_voc a root of its own (the default is '
-        f'{d2lfcn.DATA_DIR / "sample_voc"})')
+        f'{locations.DATA_DIR / SAMPLE_FOLDER})')
 
 
 def _remove_stale_tmp(root, hours=24):
@@ -298,7 +302,8 @@ def _remove_stale_tmp(root, hours=24):
             shutil.rmtree(tmp, ignore_errors=True)
 
 
-def make_sample_voc(root=None, num_train=400, num_val=150, seed=0):
+def make_sample_voc(root=None, num_train=SAMPLE_NUM_TRAIN,
+                    num_val=SAMPLE_NUM_VAL, seed=0):
     """Generate (or reuse) the sample dataset under root; return its
     root/VOCdevkit/VOC2012 folder as a Path.
 
@@ -313,7 +318,7 @@ def make_sample_voc(root=None, num_train=400, num_val=150, seed=0):
     validate.positive_int(num_train, 'num_train')
     validate.positive_int(num_val, 'num_val')
     validate.nonnegative_int(seed, 'seed')
-    root = Path(d2lfcn.DATA_DIR / 'sample_voc' if root is None else root)
+    root = Path(locations.DATA_DIR / SAMPLE_FOLDER if root is None else root)
     devkit = root / 'VOCdevkit'
     voc_dir = devkit / 'VOC2012'
     params = {'format': FORMAT_VERSION, 'num_train': num_train,

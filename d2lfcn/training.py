@@ -1,4 +1,4 @@
-"""Chapter 5: training on one or several devices, with checkpoints.
+"""Chapter 5: training on one or several devices.
 
 A batch of B images is split into one slice per device; every device runs
 the forward and backward pass of its slice, and the Trainer sums the
@@ -6,65 +6,18 @@ gradients over the devices before the update. Metrics and losses stay on the
 devices as NDArrays until the end of the epoch, so the loop never waits for
 a GPU in the middle of an epoch.
 """
-import json
-import os
-import shutil
 import sys
 import time
 import warnings
-from pathlib import Path
 
 import mxnet as mx
 import numpy as np
 from mxnet import autograd, gluon, nd
 
-import d2lfcn
+from d2lfcn import validate
+from d2lfcn.checkpoints import prepare_checkpoints, save_checkpoint
 from d2lfcn.metrics import SegMetric
-
-
-def try_gpu(i=0):
-    """GPU number i if it exists, else the CPU."""
-    return mx.gpu(i) if mx.context.num_gpus() > i else mx.cpu()
-
-
-def try_all_gpus():
-    """All GPUs, or [mx.cpu()] when there are none."""
-    return [mx.gpu(i) for i in range(mx.context.num_gpus())] or [mx.cpu()]
-
-
-def check_devices(devices):
-    """Return `devices` as a non-empty list of MXNet contexts that exist.
-
-    Accepts one context, a list of them, or strings such as 'cpu', 'gpu0',
-    'cpu:1' (see parse_device).
-    """
-    if isinstance(devices, (mx.Context, str)):
-        devices = [devices]
-    devices = [parse_device(d) if isinstance(d, str) else d
-               for d in (devices or [])]
-    if not devices:
-        raise ValueError('devices is empty: pass e.g. d2lfcn.try_all_gpus()')
-    for d in devices:
-        if not isinstance(d, mx.Context):
-            raise TypeError(f'devices must be MXNet contexts such as mx.cpu() '
-                            f'or mx.gpu(0), got {d!r}')
-        if d.device_type == 'gpu' and d.device_id >= mx.context.num_gpus():
-            raise ValueError(f'{d} does not exist: this machine has '
-                             f'{mx.context.num_gpus()} GPU(s); use '
-                             f'd2lfcn.try_all_gpus()')
-    if len(set(devices)) != len(devices):
-        raise ValueError(f'devices lists a device twice: {devices}')
-    return devices
-
-
-def parse_device(text):
-    """'cpu', 'cpu1', 'cpu:1', 'gpu', 'gpu0' or 'gpu:0' -> an MXNet context."""
-    name = text.strip().lower().replace(':', '')
-    kind, number = name.rstrip('0123456789'), name[len(name.rstrip('0123456789')):]
-    if kind not in ('cpu', 'gpu'):
-        raise ValueError(f'unknown device {text!r}: use cpu, cpu1, gpu0, '
-                         f'gpu1, ...')
-    return mx.Context(kind, int(number or 0))
+from d2lfcn.plotting import plot_history
 
 
 class SegmentationLoss(gluon.HybridBlock):
@@ -107,7 +60,7 @@ def evaluate(net, data, devices, num_classes=None):
     validation images of d2lfcn.VOCWholeImages). Images go to the devices in
     turn; the metric is copied to the host once, at the end.
     """
-    devices = check_devices(devices)
+    devices = validate.devices(devices)
     params = net.collect_params()
     if any(p.list_ctx() != devices for p in params.values()):
         params.reset_ctx(devices)     # the net must live where it runs
@@ -165,8 +118,8 @@ def train(net, train_iter, test_iter, loss, trainer, num_epochs, devices,
     train_mean_iou, val_pixel_accuracy, val_mean_iou, seconds and
     images_per_second (training images only).
     """
-    devices = check_devices(devices)
-    num_epochs = d2lfcn.validate.int_at_least(num_epochs, 'num_epochs', 0)
+    devices = validate.devices(devices)
+    num_epochs = validate.int_at_least(num_epochs, 'num_epochs', 0)
     net.collect_params().reset_ctx(devices)
     net.hybridize(static_alloc=True)
     if isinstance(loss, gluon.HybridBlock):     # e.g. SegmentationLoss
@@ -232,10 +185,10 @@ def train(net, train_iter, test_iter, loss, trainer, num_epochs, devices,
         if checkpoint_dir is not None:
             save_checkpoint(checkpoint_dir, net, trainer, history)
         if plot:
-            figure, handle = _plot_live(history, num_epochs, figure, handle)
+            figure, handle = plot_history(history, num_epochs, figure, handle)
         print(_epoch_line(row), flush=True)
     if plot and history and figure is None:     # a finished run, reused
-        figure, handle = _plot_live(history, num_epochs, figure, handle)
+        figure, handle = plot_history(history, num_epochs, figure, handle)
     if figure is not None:
         import matplotlib.pyplot as plt
         plt.close(figure)
@@ -279,39 +232,6 @@ def _progress(iterable, description):
     return tqdm(iterable, desc=description, leave=False, file=sys.stdout)
 
 
-def _plot_live(history, num_epochs, figure, handle):
-    """Redraw loss, pixel accuracy and mean IoU per epoch in place (one
-    display that is updated, so other output of the cell stays)."""
-    import matplotlib.pyplot as plt
-    from IPython import display
-    if figure is None:
-        figure = plt.figure(figsize=(9, 3))
-    figure.clf()
-    axes = figure.subplots(1, 3)
-    epochs = [h['epoch'] for h in history]
-    axes[0].plot(epochs, [h['train_loss'] for h in history], 'o-',
-                 label='train')
-    axes[0].set_title('loss')
-    for ax, key in ((axes[1], 'pixel_accuracy'), (axes[2], 'mean_iou')):
-        ax.plot(epochs, [h[f'train_{key}'] for h in history], 'o-',
-                label='train crops')
-        if f'val_{key}' in history[0]:
-            ax.plot(epochs, [h[f'val_{key}'] for h in history], 's--',
-                    label='val whole images')
-        ax.set_title(key.replace('_', ' '))
-        ax.set_ylim(0, 1)
-    for ax in axes:
-        ax.set_xlim(0.5, num_epochs + 0.5)
-        ax.set_xlabel('epoch')
-    axes[1].legend(fontsize=8)
-    figure.tight_layout()
-    if handle is None:
-        handle = display.display(figure, display_id=True)
-    else:
-        handle.update(figure)
-    return figure, handle
-
-
 def _setup_amp(amp, devices, trainer):
     if not amp:
         return False
@@ -323,176 +243,3 @@ def _setup_amp(amp, devices, trainer):
         mx_amp.init()
     mx_amp.init_trainer(trainer)
     return True
-
-
-# ---- checkpoints ----------------------------------------------------------
-
-CHECKPOINT_FILES = ('net.params', 'trainer.states', 'meta.json')
-
-
-def _model_signature(net):
-    """Parameter names and shapes: tells checkpoints of other models apart."""
-    return {name: list(p.shape) for name, p in
-            net._collect_params_with_prefix().items()}
-
-
-def save_checkpoint(checkpoint_dir, net, trainer, history, keep=2):
-    """Write epoch-NNNN/ with the net, the trainer and the history.
-
-    The files go to a temporary folder first, which is renamed only when all
-    of them are written: a run killed meanwhile leaves no checkpoint that
-    looks complete. Only the newest `keep` checkpoints are kept.
-    """
-    bad = [name for name, p in net.collect_params().items()
-           if nd.contrib.isfinite(p.list_data()[0]).min().asscalar() != 1]
-    if bad:
-        raise FloatingPointError(
-            f'not saving a checkpoint: {len(bad)} parameters hold NaN or inf '
-            f'(the first: {bad[0]}); the run diverged, lower the learning rate')
-    root = Path(checkpoint_dir)
-    root.mkdir(parents=True, exist_ok=True)
-    final = root / f'epoch-{len(history):04d}'
-    tmp = root / f'.{final.name}.{os.getpid()}.partial'
-    shutil.rmtree(tmp, ignore_errors=True)
-    tmp.mkdir()
-    try:
-        net.save_parameters(str(tmp / 'net.params'))
-        trainer.save_states(str(tmp / 'trainer.states'))
-        meta = {'epoch': len(history), 'history': history,
-                'num_classes': getattr(net, 'num_classes', None),
-                'variant': getattr(net, 'variant', None),
-                'signature': _model_signature(net)}
-        (tmp / 'meta.json').write_text(json.dumps(meta, indent=1))
-        for name in CHECKPOINT_FILES:
-            with open(tmp / name, 'rb') as f:
-                os.fsync(f.fileno())
-    except BaseException:   # a full disk, an interrupt: leave nothing behind
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
-    if final.exists():     # move the old one aside first: never a gap
-        old = root / f'.{final.name}.{os.getpid()}.old'
-        os.replace(final, old)
-        os.replace(tmp, final)
-        shutil.rmtree(old)
-    else:
-        os.replace(tmp, final)
-    for old in list_checkpoints(root)[:-keep]:
-        shutil.rmtree(old)
-    return final
-
-
-def list_checkpoints(checkpoint_dir):
-    """Complete checkpoint folders in checkpoint_dir, oldest first."""
-    root = Path(checkpoint_dir)
-    if not root.is_dir():
-        return []
-    found = [p for p in root.glob('epoch-[0-9][0-9][0-9][0-9]')
-             if all((p / f).is_file() for f in CHECKPOINT_FILES)]
-    return sorted(found)
-
-
-def read_checkpoint_meta(path):
-    """The meta.json of a checkpoint folder as a dict ({} for a .params
-    file); ValueError naming the file if it is missing or corrupt."""
-    path = Path(path)
-    if not path.is_dir():
-        return {}
-    try:
-        return json.loads((path / 'meta.json').read_text())
-    except (OSError, ValueError) as e:
-        raise ValueError(f'{path / "meta.json"} is missing or corrupt '
-                         f'({e}); this is not a complete checkpoint') from None
-
-
-def load_checkpoint(path, net, trainer=None, devices=None):
-    """Load a checkpoint folder (or a net.params file) into net (and trainer).
-
-    Returns the history stored with it ([] for a bare .params file). Raises
-    ValueError naming the file when it is missing, corrupt or from a model
-    with other layers or another number of classes.
-    """
-    path = Path(path)
-    params = path / 'net.params' if path.is_dir() else path
-    if not params.is_file():
-        raise FileNotFoundError(f'no checkpoint at {params}')
-    history = []
-    if path.is_dir():
-        meta = read_checkpoint_meta(path)
-        if meta.get('num_classes') not in (None, net.num_classes):
-            raise ValueError(
-                f'{path} was trained for {meta["num_classes"]} classes, the '
-                f'model has {net.num_classes}; build the model with '
-                f'num_classes={meta["num_classes"]} (on the command line: '
-                f'leave out --num-classes, or pass --num-classes '
-                f'{meta["num_classes"]})')
-        if meta.get('signature') and meta['signature'] != _model_signature(net):
-            raise ValueError(
-                f'{path} holds the parameters of another model (variant '
-                f'{meta.get("variant")!r}); build the same FCN variant as '
-                f'the one that was trained')
-        history = meta.get('history', [])
-    try:
-        net.load_parameters(str(params), ctx=devices or [mx.cpu()])
-    except Exception as e:
-        raise ValueError(f'cannot load {params}: it is corrupt or from '
-                         f'another model ({type(e).__name__}: '
-                         f'{str(e).splitlines()[0][:200]})') from None
-    if trainer is not None and path.is_dir():
-        _load_trainer_states(trainer, path / 'trainer.states')
-    return history
-
-
-def _load_trainer_states(trainer, states_file):
-    """Load the optimizer's state (momentum, moment estimates, the count of
-    updates) from states_file, but keep the trainer's own hyper-parameters.
-
-    Trainer.load_states replaces the trainer's optimizer by the pickled one,
-    with the learning rate, schedule and weight decay it was saved with;
-    a run resumed with other settings would silently train with the old
-    ones. The settings given now win, and a change is reported.
-    """
-    given = trainer.optimizer
-    try:
-        trainer.load_states(str(states_file))
-    except Exception as e:
-        raise ValueError(f'cannot load {states_file}: it is truncated or '
-                         f'corrupt ({type(e).__name__}); delete that '
-                         f'checkpoint folder to resume from the one before '
-                         f'it') from None
-    loaded = trainer.optimizer
-    if type(loaded) is not type(given):
-        raise ValueError(
-            f'{states_file} holds the state of a {type(loaded).__name__} '
-            f'optimizer, the trainer given now uses {type(given).__name__}: '
-            f'resume with the same optimizer, or start a new run in another '
-            f'folder')
-    given.num_update = loaded.num_update
-    given._index_update_count = dict(loaded._index_update_count)
-    given.param_dict = loaded.param_dict
-    if trainer._update_on_kvstore:
-        trainer._kvstore._updater.optimizer = given
-    for updater in trainer._updaters:
-        updater.optimizer = given
-    trainer._optimizer = given
-    changes = [f'{name} {old:g} -> {new:g}' for name, old, new in [
-        ('learning rate', loaded.learning_rate, given.learning_rate),
-        ('weight decay', loaded.wd, given.wd)] if old != new]
-    if changes:
-        print(f'resuming with the settings given now, not those of the '
-              f'checkpoint: {", ".join(changes)}')
-
-
-def prepare_checkpoints(checkpoint_dir, net, trainer, resume, devices):
-    """Resume from the newest checkpoint, or make sure none is overwritten."""
-    found = list_checkpoints(checkpoint_dir)
-    for partial in Path(checkpoint_dir).glob('.epoch-*.partial'):
-        shutil.rmtree(partial, ignore_errors=True)  # left by a killed run
-    if not found:
-        return []
-    if not resume:
-        raise FileExistsError(
-            f'{checkpoint_dir} already holds checkpoints up to '
-            f'{found[-1].name}; pass resume=True (--resume) to continue that '
-            f'run, or choose another checkpoint_dir')
-    print(f'resuming from {found[-1]}')
-    return load_checkpoint(found[-1], net, trainer, devices)

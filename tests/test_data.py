@@ -1,4 +1,5 @@
-"""Reading, labels, crops, datasets and loaders of d2lfcn.data."""
+"""The VOC format (d2lfcn.voc), crops, datasets and loaders (d2lfcn.data)
+and the choice of dataset (d2lfcn.find_data)."""
 import re
 import shutil
 
@@ -8,13 +9,14 @@ from mxnet import gluon
 from PIL import Image
 
 import d2lfcn
-from d2lfcn import data
-from d2lfcn.data import (VOC_CLASSES, VOC_COLORMAP, VOCSegDataset,
-                         VOCWholeImages, find_voc_dir, label_to_rgb,
-                         load_data_voc, normalize_image, denormalize_image,
-                         pad_to_size, random_scale, read_voc_images,
-                         voc_label_indices, voc_palette, voc_rand_crop)
+from d2lfcn import data, find_data, locations, sample_data, voc as voc_format
+from d2lfcn.data import (VOCSegDataset, VOCWholeImages, load_data_voc,
+                         normalize_image, denormalize_image, pad_to_size,
+                         random_scale, voc_rand_crop)
+from d2lfcn.find_data import find_voc_dir
 from d2lfcn.sample_data import make_sample_voc
+from d2lfcn.voc import (VOC_CLASSES, VOC_COLORMAP, label_to_rgb,
+                        read_voc_images, voc_label_indices, voc_palette)
 
 CROP = (128, 160)
 
@@ -364,14 +366,18 @@ def test_whole_images(voc):
     assert (y.asnumpy()[h:] == 255).all() and (y.asnumpy()[:, w:] == 255).all()
 
 
-def test_load_data_voc(voc):
-    train_iter, test_iter = load_data_voc(4, CROP, voc)
+def test_load_data_voc(voc, capsys):
+    train_iter, val = load_data_voc(4, CROP, voc)
     assert isinstance(train_iter, gluon.data.DataLoader)
     batches = list(train_iter)
     assert len(batches) == 10 // 4
     X, Y = batches[0]
     assert X.shape == (4, 3) + CROP and Y.shape == (4,) + CROP
-    assert len(list(test_iter)) == 6 // 4
+    # the val split as whole images (what train() evaluates), read once
+    assert isinstance(val, VOCWholeImages) and len(val) == 6
+    labels = read_voc_images(voc, is_train=False)[1]
+    assert [val[i][1].shape for i in range(6)] == [l.shape for l in labels]
+    assert capsys.readouterr().out.count('read ') == 1
 
 
 @pytest.mark.parametrize('batch_size, error', [(0, ValueError),
@@ -383,17 +389,18 @@ def test_load_data_voc_bad_batch_size(voc, batch_size, error):
 
 
 def test_load_data_voc_batch_larger_than_split(voc):
-    with pytest.raises(ValueError, match='batch_size 8 is larger than the 6'):
-        load_data_voc(8, CROP, voc)
+    with pytest.raises(ValueError, match='batch_size 12 is larger than the 10'):
+        load_data_voc(12, CROP, voc)
 
 
 def test_find_voc_dir_prefers_real_then_sample(tmp_path, monkeypatch, capsys,
                                                voc):
-    monkeypatch.setattr(d2lfcn, 'DATA_DIR', tmp_path)
-    monkeypatch.setattr(data, 'sample_voc_sizes', lambda: (3, 2))
-    sample = find_voc_dir()
-    assert 'sample dataset' in capsys.readouterr().out
-    assert sample == data.sample_voc_root() / 'VOCdevkit' / 'VOC2012'
+    monkeypatch.setattr(locations, 'DATA_DIR', tmp_path)
+    monkeypatch.setattr(find_data, 'QUICK_SAMPLE', ('small', 3, 2))
+    sample = find_voc_dir(quick=True)
+    lines = capsys.readouterr().out.splitlines()
+    assert len(lines) == 1 and 'sample dataset' in lines[0]
+    assert sample == tmp_path / 'small' / 'VOCdevkit' / 'VOC2012'
     assert len(read_voc_images(sample)[0]) == 3
     shutil.copytree(voc, tmp_path / 'VOCdevkit' / 'VOC2012')
     assert find_voc_dir() == tmp_path / 'VOCdevkit' / 'VOC2012'
@@ -402,12 +409,18 @@ def test_find_voc_dir_prefers_real_then_sample(tmp_path, monkeypatch, capsys,
         find_voc_dir(tmp_path / 'missing')
 
 
-def test_quick_and_default_caches_differ(monkeypatch):
-    monkeypatch.setattr(d2lfcn, 'QUICK', True)
-    quick = data.sample_voc_root(), data.sample_voc_sizes()
-    monkeypatch.setattr(d2lfcn, 'QUICK', False)
-    default = data.sample_voc_root(), data.sample_voc_sizes()
-    assert quick[0] != default[0] and quick[1] < default[1]
+def test_default_sample_is_make_sample_vocs_default(tmp_path, monkeypatch):
+    """find_voc_dir and make_sample_voc() name the same folder and size."""
+    monkeypatch.setattr(locations, 'DATA_DIR', tmp_path)
+    made = []
+    monkeypatch.setattr(find_data, 'make_sample_voc',
+                        lambda *args: made.append(args) or tmp_path)
+    find_voc_dir(verbose=False)
+    find_voc_dir(quick=True, verbose=False)
+    default, quick = made
+    assert default == (tmp_path / sample_data.SAMPLE_FOLDER,
+                       sample_data.SAMPLE_NUM_TRAIN, sample_data.SAMPLE_NUM_VAL)
+    assert quick[0] != default[0] and quick[1:] < default[1:]
 
 
 def test_read_encoded_matches_decoded(voc):
@@ -438,17 +451,6 @@ def test_plotting_helpers(voc):
     plt.close('all')
 
 
-def test_load_data_voc_default_says_which(tmp_path, monkeypatch, capsys):
-    monkeypatch.setattr(d2lfcn, 'DATA_DIR', tmp_path)
-    monkeypatch.setattr(data, 'sample_voc_sizes', lambda: (4, 3))
-    train_iter, test_iter = load_data_voc(2, (100, 120))
-    lines = capsys.readouterr().out.splitlines()
-    assert sum('Using the' in line for line in lines) == 1
-    assert 'sample dataset' in lines[0]
-    X, Y = next(iter(train_iter))
-    assert X.shape == (2, 3, 100, 120) and Y.shape == (2, 100, 120)
-
-
 @pytest.mark.parametrize('content, words', [
     (b'\xef\xbb\xbf', None),                       # a BOM: read as UTF-8
     (b'\xff\xfe', 'is not UTF-8 text'),
@@ -462,10 +464,10 @@ def test_split_files_bom_encoding_and_duplicates(voc_copy, content, words):
     else:
         split.write_bytes(content + '\n'.join(names).encode())
     if words is None:
-        assert data.split_names(voc_copy, 'train') == names
+        assert voc_format.split_names(voc_copy, 'train') == names
     else:
         with pytest.raises(ValueError, match=re.escape(words)):
-            data.split_names(voc_copy, 'train')
+            voc_format.split_names(voc_copy, 'train')
 
 
 def test_truncated_images_are_refused_even_after_importing_gluoncv(voc_copy):

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 import d2lfcn
-from d2lfcn import training
+from d2lfcn import checkpoints
 from d2lfcn.exercises.ch08 import _loss_scales_reference, _make_checkpoints
 
 
@@ -98,11 +98,11 @@ def test_typical_mistakes_get_their_diagnosis(checker, wrong, phrase):
 
 
 def test_newest_checkpoint_agrees_with_list_checkpoints(tmp_path):
-    full = list(training.CHECKPOINT_FILES)
+    full = list(checkpoints.CHECKPOINT_FILES)
     _make_checkpoints(tmp_path, {'epoch-0001': full, 'epoch-0002': full,
                                  'epoch-0003': full[:2],
                                  '.epoch-0004.partial': full})
-    assert newest_checkpoint(tmp_path) == training.list_checkpoints(
+    assert newest_checkpoint(tmp_path) == checkpoints.list_checkpoints(
         tmp_path)[-1]
 
 

@@ -124,7 +124,7 @@ def test_weights_file_is_loaded_and_bad_files_are_named(tmp_path):
 
 def test_multi_device_initialisation():
     devices = [mx.cpu(0), mx.cpu(1)]
-    net = fcn_resnet18(4, pretrained=False, variant='8s', ctx=devices)
+    net = fcn_resnet18(4, pretrained=False, variant="8s", devices=devices)
     for p in net.collect_params().values():
         assert p.list_ctx() == devices
     outs = [net(nd.ones((1, 3, 40, 40), ctx=d)) for d in devices]

@@ -11,9 +11,9 @@ import pytest
 from PIL import Image
 
 from conftest import ROOT
-from d2lfcn.data import VOC_COLORMAP
+from d2lfcn.voc import VOC_COLORMAP, label_to_rgb
 from d2lfcn.model import fcn_resnet18
-from d2lfcn.prediction import as_rgb_image, label2image, overlay, predict
+from d2lfcn.prediction import as_rgb_image, overlay, predict
 
 
 @pytest.fixture(scope='module')
@@ -71,9 +71,9 @@ def test_unknown_device(net):
         predict(net, np.zeros((8, 8, 3), np.uint8), [mx.gpu(9)])
 
 
-def test_label2image_and_overlay():
+def test_label_to_rgb_and_overlay():
     pred = np.array([[0, 1], [15, 255]])
-    colours = label2image(pred)
+    colours = label_to_rgb(pred)
     assert colours.shape == (2, 2, 3) and colours.dtype == np.uint8
     assert tuple(colours[0, 1]) == tuple(VOC_COLORMAP[1])
     assert tuple(colours[1, 0]) == tuple(VOC_COLORMAP[15])
@@ -118,7 +118,7 @@ def test_cli_runs_as_a_module():
 def test_cli_predict_writes_pngs_and_never_overwrites(tmp_path):
     from mxnet import gluon
 
-    from d2lfcn.training import save_checkpoint
+    from d2lfcn.checkpoints import save_checkpoint
     net = fcn_resnet18(21, pretrained=False, variant='16s')
     trainer = gluon.Trainer(net.collect_params(), 'sgd',
                             {'learning_rate': 0.1})
@@ -155,7 +155,7 @@ def test_cli_predict_writes_pngs_and_never_overwrites(tmp_path):
 def checkpoint(tmp_path_factory):
     from mxnet import gluon
 
-    from d2lfcn.training import save_checkpoint
+    from d2lfcn.checkpoints import save_checkpoint
     folder = tmp_path_factory.mktemp('ckpt')
     net = fcn_resnet18(21, pretrained=False)
     trainer = gluon.Trainer(net.collect_params(), 'sgd',

@@ -8,7 +8,7 @@ import pytest
 from PIL import Image
 
 from d2lfcn import sample_data
-from d2lfcn.data import read_voc_images, voc_palette
+from d2lfcn.voc import read_voc_images, voc_palette
 from d2lfcn.sample_data import class_design, make_example, make_sample_voc
 
 

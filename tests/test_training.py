@@ -8,10 +8,10 @@ import pytest
 from mxnet import autograd, gluon, nd
 
 from conftest import toy_segmentation
-from d2lfcn import training
+from d2lfcn import checkpoints, devices, validate
+from d2lfcn.checkpoints import list_checkpoints, load_checkpoint
 from d2lfcn.model import fcn_resnet18
-from d2lfcn.training import (SegmentationLoss, check_devices, evaluate,
-                             list_checkpoints, load_checkpoint, train)
+from d2lfcn.training import SegmentationLoss, evaluate, train
 
 DEVICES = [mx.cpu(0), mx.cpu(1)]
 
@@ -19,7 +19,7 @@ DEVICES = [mx.cpu(0), mx.cpu(1)]
 def make_run(variant='32s', seed=0, lr=0.05):
     mx.random.seed(seed)
     np.random.seed(seed)
-    net = fcn_resnet18(3, pretrained=False, variant=variant, ctx=DEVICES)
+    net = fcn_resnet18(3, pretrained=False, variant=variant, devices=DEVICES)
     trainer = gluon.Trainer(net.collect_params(), 'sgd',
                             {'learning_rate': lr, 'momentum': 0.9,
                              'wd': 1e-4})
@@ -95,21 +95,21 @@ def test_evaluate_scores_whole_images_of_any_size():
 
 
 def test_devices_are_checked():
-    assert check_devices(mx.cpu()) == [mx.cpu()]
-    assert check_devices(['cpu', 'cpu:1']) == DEVICES
+    assert validate.devices(mx.cpu()) == [mx.cpu()]
+    assert validate.devices(['cpu', 'cpu:1']) == DEVICES
     with pytest.raises(ValueError, match='gpu.7. does not exist'):
-        check_devices([mx.gpu(7)])
+        validate.devices([mx.gpu(7)])
     with pytest.raises(ValueError, match="unknown device 'tpu0'"):
-        check_devices(['tpu0'])
+        validate.devices(['tpu0'])
     with pytest.raises(ValueError, match='devices is empty'):
-        check_devices([])
+        validate.devices([])
     with pytest.raises(ValueError, match='lists a device twice'):
-        check_devices([mx.cpu(0), mx.cpu(0)])
+        validate.devices([mx.cpu(0), mx.cpu(0)])
     with pytest.raises(TypeError, match='must be MXNet contexts'):
-        check_devices([0])
-    assert training.try_all_gpus() == [mx.cpu()] or \
+        validate.devices([0])
+    assert devices.try_all_gpus() == [mx.cpu()] or \
         mx.context.num_gpus() > 0
-    assert training.try_gpu(3) in (mx.cpu(), mx.gpu(3))
+    assert devices.try_gpu(3) in (mx.cpu(), mx.gpu(3))
 
 
 def test_amp_is_off_on_the_cpu():
@@ -189,7 +189,7 @@ def test_labels_the_net_has_no_class_for_stop_training_at_once(tmp_path):
     """Class 2 labels with a 2-class net: the loss would clip them to class
     1 and the metric would drop them; training must refuse instead."""
     mx.random.seed(0)
-    net = fcn_resnet18(2, pretrained=False, ctx=DEVICES)
+    net = fcn_resnet18(2, pretrained=False, devices=DEVICES)
     trainer = gluon.Trainer(net.collect_params(), 'sgd',
                             {'learning_rate': 0.01})
     data = gluon.data.DataLoader(toy_segmentation(8), 4)
@@ -219,7 +219,7 @@ def test_no_checkpoint_of_non_finite_weights(tmp_path):
     for d in weight.list_data():
         d[:] = float('nan')
     with pytest.raises(FloatingPointError, match='not saving a checkpoint'):
-        training.save_checkpoint(tmp_path, net, trainer, [{'epoch': 1}])
+        checkpoints.save_checkpoint(tmp_path, net, trainer, [{'epoch': 1}])
     assert list_checkpoints(tmp_path) == []
 
 
@@ -262,5 +262,5 @@ def test_a_failed_save_leaves_no_partial_checkpoint(tmp_path, monkeypatch):
         raise OSError(28, 'No space left on device')
     monkeypatch.setattr(trainer, 'save_states', disk_full)
     with pytest.raises(OSError, match='No space left'):
-        training.save_checkpoint(tmp_path, net, trainer, [{'epoch': 1}])
+        checkpoints.save_checkpoint(tmp_path, net, trainer, [{'epoch': 1}])
     assert list(tmp_path.iterdir()) == []

@@ -1,0 +1,182 @@
+"""Checkpoints: a folder epoch-NNNN/ per epoch with the net's parameters,
+the trainer's state and the history, written so that a killed run never
+leaves one that looks complete, and read back to resume or to predict.
+"""
+import json
+import os
+import shutil
+from pathlib import Path
+
+import mxnet as mx
+from mxnet import nd
+
+
+CHECKPOINT_FILES = ('net.params', 'trainer.states', 'meta.json')
+
+
+def _model_signature(net):
+    """Parameter names and shapes: tells checkpoints of other models apart."""
+    return {name: list(p.shape) for name, p in
+            net._collect_params_with_prefix().items()}
+
+
+def save_checkpoint(checkpoint_dir, net, trainer, history, num_kept=2):
+    """Write epoch-NNNN/ with the net, the trainer and the history.
+
+    The files go to a temporary folder first, which is renamed only when all
+    of them are written: a run killed meanwhile leaves no checkpoint that
+    looks complete. Only the newest `num_kept` checkpoints are kept.
+    """
+    bad = [name for name, p in net.collect_params().items()
+           if nd.contrib.isfinite(p.list_data()[0]).min().asscalar() != 1]
+    if bad:
+        raise FloatingPointError(
+            f'not saving a checkpoint: {len(bad)} parameters hold NaN or inf '
+            f'(the first: {bad[0]}); the run diverged, lower the learning rate')
+    root = Path(checkpoint_dir)
+    root.mkdir(parents=True, exist_ok=True)
+    final = root / f'epoch-{len(history):04d}'
+    tmp = root / f'.{final.name}.{os.getpid()}.partial'
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir()
+    try:
+        net.save_parameters(str(tmp / 'net.params'))
+        trainer.save_states(str(tmp / 'trainer.states'))
+        meta = {'epoch': len(history), 'history': history,
+                'num_classes': getattr(net, 'num_classes', None),
+                'variant': getattr(net, 'variant', None),
+                'signature': _model_signature(net)}
+        (tmp / 'meta.json').write_text(json.dumps(meta, indent=1))
+        for name in CHECKPOINT_FILES:
+            with open(tmp / name, 'rb') as f:
+                os.fsync(f.fileno())
+    except BaseException:   # a full disk, an interrupt: leave nothing behind
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    if final.exists():     # move the old one aside first: never a gap
+        old = root / f'.{final.name}.{os.getpid()}.old'
+        os.replace(final, old)
+        os.replace(tmp, final)
+        shutil.rmtree(old)
+    else:
+        os.replace(tmp, final)
+    for old in list_checkpoints(root)[:-num_kept]:
+        shutil.rmtree(old)
+    return final
+
+
+def list_checkpoints(checkpoint_dir):
+    """Complete checkpoint folders in checkpoint_dir, oldest first."""
+    root = Path(checkpoint_dir)
+    if not root.is_dir():
+        return []
+    found = [p for p in root.glob('epoch-[0-9][0-9][0-9][0-9]')
+             if all((p / f).is_file() for f in CHECKPOINT_FILES)]
+    return sorted(found)
+
+
+def read_checkpoint_meta(path):
+    """The meta.json of a checkpoint folder as a dict ({} for a .params
+    file); ValueError naming the file if it is missing or corrupt."""
+    path = Path(path)
+    if not path.is_dir():
+        return {}
+    try:
+        return json.loads((path / 'meta.json').read_text())
+    except (OSError, ValueError) as e:
+        raise ValueError(f'{path / "meta.json"} is missing or corrupt '
+                         f'({e}); this is not a complete checkpoint') from None
+
+
+def load_checkpoint(path, net, trainer=None, devices=None):
+    """Load a checkpoint folder (or a net.params file) into net (and trainer).
+
+    Returns the history stored with it ([] for a bare .params file). Raises
+    ValueError naming the file when it is missing, corrupt or from a model
+    with other layers or another number of classes.
+    """
+    path = Path(path)
+    params = path / 'net.params' if path.is_dir() else path
+    if not params.is_file():
+        raise FileNotFoundError(f'no checkpoint at {params}')
+    history = []
+    if path.is_dir():
+        meta = read_checkpoint_meta(path)
+        if meta.get('num_classes') not in (None, net.num_classes):
+            raise ValueError(
+                f'{path} was trained for {meta["num_classes"]} classes, the '
+                f'model has {net.num_classes}; build the model with '
+                f'num_classes={meta["num_classes"]} (on the command line: '
+                f'leave out --num-classes, or pass --num-classes '
+                f'{meta["num_classes"]})')
+        if meta.get('signature') and meta['signature'] != _model_signature(net):
+            raise ValueError(
+                f'{path} holds the parameters of another model (variant '
+                f'{meta.get("variant")!r}); build the same FCN variant as '
+                f'the one that was trained')
+        history = meta.get('history', [])
+    try:
+        net.load_parameters(str(params), ctx=devices or [mx.cpu()])
+    except Exception as e:
+        raise ValueError(f'cannot load {params}: it is corrupt or from '
+                         f'another model ({type(e).__name__}: '
+                         f'{str(e).splitlines()[0][:200]})') from None
+    if trainer is not None and path.is_dir():
+        _load_trainer_states(trainer, path / 'trainer.states')
+    return history
+
+
+def _load_trainer_states(trainer, states_file):
+    """Load the optimizer's state (momentum, moment estimates, the count of
+    updates) from states_file, but keep the trainer's own hyper-parameters.
+
+    Trainer.load_states replaces the trainer's optimizer by the pickled one,
+    with the learning rate, schedule and weight decay it was saved with;
+    a run resumed with other settings would silently train with the old
+    ones. The settings given now win, and a change is reported.
+    """
+    given = trainer.optimizer
+    try:
+        trainer.load_states(str(states_file))
+    except Exception as e:
+        raise ValueError(f'cannot load {states_file}: it is truncated or '
+                         f'corrupt ({type(e).__name__}); delete that '
+                         f'checkpoint folder to resume from the one before '
+                         f'it') from None
+    loaded = trainer.optimizer
+    if type(loaded) is not type(given):
+        raise ValueError(
+            f'{states_file} holds the state of a {type(loaded).__name__} '
+            f'optimizer, the trainer given now uses {type(given).__name__}: '
+            f'resume with the same optimizer, or start a new run in another '
+            f'folder')
+    given.num_update = loaded.num_update
+    given._index_update_count = dict(loaded._index_update_count)
+    given.param_dict = loaded.param_dict
+    if trainer._update_on_kvstore:
+        trainer._kvstore._updater.optimizer = given
+    for updater in trainer._updaters:
+        updater.optimizer = given
+    trainer._optimizer = given
+    changes = [f'{name} {old:g} -> {new:g}' for name, old, new in [
+        ('learning rate', loaded.learning_rate, given.learning_rate),
+        ('weight decay', loaded.wd, given.wd)] if old != new]
+    if changes:
+        print(f'resuming with the settings given now, not those of the '
+              f'checkpoint: {", ".join(changes)}')
+
+
+def prepare_checkpoints(checkpoint_dir, net, trainer, resume, devices):
+    """Resume from the newest checkpoint, or make sure none is overwritten."""
+    found = list_checkpoints(checkpoint_dir)
+    for partial in Path(checkpoint_dir).glob('.epoch-*.partial'):
+        shutil.rmtree(partial, ignore_errors=True)  # left by a killed run
+    if not found:
+        return []
+    if not resume:
+        raise FileExistsError(
+            f'{checkpoint_dir} already holds checkpoints up to '
+            f'{found[-1].name}; pass resume=True (--resume) to continue that '
+            f'run, or choose another checkpoint_dir')
+    print(f'resuming from {found[-1]}')
+    return load_checkpoint(found[-1], net, trainer, devices)
