@@ -23,7 +23,7 @@ import numpy as np
 
 import d2lfcn
 from d2lfcn.baselines import fit_colour_lookup, predict_colour_lookup
-from d2lfcn.data import read_voc_images
+from d2lfcn.voc import read_voc_images
 from d2lfcn.metrics import metrics_from_confusion
 
 THRESHOLDS = (0.3, 0.5)

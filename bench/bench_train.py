@@ -50,7 +50,7 @@ def reference(voc_dir, crop, batch_size, epochs, devices):
         net.add(layer)
     net.add(nn.Conv2D(21, kernel_size=1),
             nn.Conv2DTranspose(21, kernel_size=64, padding=16, strides=32))
-    net.initialize(init.Xavier(), ctx=devices)
+    net.initialize(init.Xavier(), devices=devices)
     train_set = d2l.VOCSegDataset(True, crop, voc_dir)
     test_set = d2l.VOCSegDataset(False, crop, voc_dir)
     train_iter = gluon.data.DataLoader(train_set, batch_size, shuffle=True,
@@ -86,7 +86,7 @@ def ours(voc_dir, crop, batch_size, epochs, devices):
     import d2lfcn
     from d2lfcn.training import SegmentationLoss, evaluate, train
     mx.random.seed(0)
-    net = d2lfcn.fcn_resnet18(21, pretrained=False, ctx=devices)
+    net = d2lfcn.fcn_resnet18(21, pretrained=False, devices=devices)
     train_iter = gluon.data.DataLoader(
         d2lfcn.VOCSegDataset(True, crop, voc_dir), batch_size, shuffle=True,
         last_batch='discard')
@@ -123,11 +123,11 @@ def main():
         parser.error(f'--repeat must be at least 1, got {args.repeat}')
     crop = tuple(int(v) for v in args.crop.split('x'))
     if args.child:
-        from d2lfcn.training import check_devices
+        from d2lfcn import validate
         run = {'reference': reference, 'ours': ours}[args.child]
         result = run(os.environ['BENCH_VOC_DIR'], crop, args.batch_size,
                      args.epochs,
-                     check_devices(args.devices.split(',')))
+                     validate.devices(args.devices.split(',')))
         print('RESULT ' + json.dumps(result))
         return
     import d2lfcn

@@ -37,7 +37,7 @@ def main():
     loader = gluon.data.DataLoader(d2lfcn.VOCSegDataset(True, crop, voc_dir),
                                    args.batch_size, shuffle=True)
     X, y = next(iter(loader))
-    net = d2lfcn.fcn_resnet18(21, pretrained=False, ctx=[mx.cpu()])
+    net = d2lfcn.fcn_resnet18(21, pretrained=False, devices=[mx.cpu()])
     net.hybridize(static_alloc=True)
     if args.loss == 'axis1':
         from bench_loss import ClassesAxisLoss   # next to this script

@@ -25,9 +25,9 @@ def fit_colour_lookup(images, labels, num_classes=21, bins=16,
     counts = np.zeros((bins ** 3, num_classes), np.int64)
     for image, label in zip(images, labels):
         label = np.asarray(label)
-        keep = label != ignore_index
-        np.add.at(counts, (_cells(image, bins)[keep],
-                           label[keep].astype(np.int64)), 1)
+        scored = label != ignore_index
+        np.add.at(counts, (_cells(image, bins)[scored],
+                           label[scored].astype(np.int64)), 1)
     return counts.argmax(axis=1)
 
 

@@ -56,7 +56,7 @@ def test_environment_yml_agrees_with_the_lock():
               for line in (ROOT / 'requirements.txt').read_text().splitlines()
               if line.strip() and not line.startswith('#')]
     assert sorted(set(direct) - set(yml)) == []
-    assert re.search(r'^\s*- python=3\.(9|11)\s*$', text, re.M)
+    assert re.search(r'^\s*- python=3\.(10|11)\s*$', text, re.M)
     assert re.search(r'^\s*- cudatoolkit=11\.2\s*$', text, re.M)
     assert re.search(r'^\s*- cudnn', text, re.M)
 
@@ -72,6 +72,17 @@ def test_requirements_and_extras_are_within_the_lock():
     for name, ver in pins((ROOT / 'requirements.txt').read_text()
                           .splitlines()).items():
         assert LOCK[name] == ver
+
+
+def test_python_versions_agree_with_the_readme():
+    """README: Python 3.10 or 3.11; pyproject.toml and the Makefile say so."""
+    readme = (ROOT / 'README.md').read_text()
+    assert re.search(r'\*\*Python 3\.10 or 3\.11\*\*', readme)
+    meta = tomllib.loads((ROOT / 'pyproject.toml').read_text())['project']
+    assert meta['requires-python'] == '>=3.10,<3.12'
+    makefile = (ROOT / 'Makefile').read_text()
+    assert '(3, 10) <= v <= (3, 11)' in makefile
+    assert sys.version_info[:2] in ((3, 10), (3, 11))
 
 
 @pytest.mark.parametrize('fake_version', ['3.12', '3.9'])

@@ -218,24 +218,26 @@ def test_head_for_gives_the_package_heads():
             assert layer._kwargs['adj'] == (output_padding, output_padding)
 
 
-def test_tent_centre_mistakes_get_their_diagnosis():
-    text = repr(d2lfcn.check_tent_centre(tent_centre_without_padding))
-    assert 'before the padding crops' in text
-    assert '✓ cell 0, layers [(64, 32, 0)]' in text
-    text = repr(d2lfcn.check_tent_centre(tent_centre_half_tap_off))
-    assert 'half a pixel per layer' in text
-    text = repr(d2lfcn.check_tent_centre(tent_centre_offsets_not_scaled))
-    assert 'the next stride multiplies it' in text
-    assert '✓ cell 3, layers [(64, 32, 16)] (the d2l' in text
-    text = repr(d2lfcn.check_tent_centre(tent_centre_rounded))
-    assert 'half-integer' in text
-    assert '✓ cell 3, layers [(63, 32, 31)] (the aligned' in text
-    text = repr(d2lfcn.check_tent_centre(tent_centre_block_centre))
-    assert '✓ cell 3, layers [(64, 32, 16)] (the d2l' in text
-    assert '✗ cell 3, layers [(63, 32, 31)] (the aligned' in text
-    assert 'middle of the 32 output pixels under cell 3' in text
-    text = repr(d2lfcn.check_tent_centre(lambda j, layers: 'centre'))
-    assert "expected a number (a pixel position), got 'centre'" in text
+@pytest.mark.parametrize('wrong, phrases', [
+    (tent_centre_without_padding,
+     ['before the padding crops', '✓ cell 0, layers [(64, 32, 0)]']),
+    (tent_centre_half_tap_off, ['half a pixel per layer']),
+    (tent_centre_offsets_not_scaled,
+     ['the next stride multiplies it', '✓ cell 3, layers [(64, 32, 16)] (the d2l']),
+    (tent_centre_rounded,
+     ['half-integer', '✓ cell 3, layers [(63, 32, 31)] (the aligned']),
+    (tent_centre_block_centre,
+     ['✓ cell 3, layers [(64, 32, 16)] (the d2l',
+      '✗ cell 3, layers [(63, 32, 31)] (the aligned',
+      'middle of the 32 output pixels under cell 3']),
+    (lambda j, layers: 'centre',
+     ["expected a number (a pixel position), got 'centre'"])],
+    ids=['without_padding', 'half_tap_off', 'offsets_not_scaled', 'rounded',
+         'block_centre', 'not_a_number'])
+def test_tent_centre_mistakes_get_their_diagnosis(wrong, phrases):
+    text = repr(d2lfcn.check_tent_centre(wrong))
+    for phrase in phrases:
+        assert phrase in text, text
 
 
 def test_the_checker_measures_the_real_layers():

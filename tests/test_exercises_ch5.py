@@ -2,6 +2,7 @@
 with a message that says what is wrong, and treat the student stub as
 'not solved yet'."""
 import numpy as np
+import pytest
 
 import d2lfcn
 
@@ -91,26 +92,21 @@ CHECKERS = {
 }
 
 
-def test_typical_mistakes_get_their_diagnosis():
-    diagnoses = [
-        (d2lfcn.check_mean_iou, mean_iou_absent_as_zero, 'as GluonCV does'),
-        (d2lfcn.check_mean_iou, mean_iou_labelled_classes_only,
-         'predicted but not in the labels'),
-        (d2lfcn.check_mean_iou, mean_class_accuracy, 'mean class accuracy'),
-        (d2lfcn.check_mean_iou, per_class_iou, 'expected one number'),
-        (d2lfcn.check_masked_pixel_loss, loss_over_all_pixels,
-         'divided by all pixels'),
-        (d2lfcn.check_masked_pixel_loss, loss_ignore_as_background,
-         'as background'),
-        (d2lfcn.check_masked_pixel_loss, loss_batch_mean,
-         'one loss per image'),
-        (d2lfcn.check_masked_pixel_loss, loss_without_log_sum_exp,
-         'log-sum-exp'),
-    ]
-    for checker, wrong, words in diagnoses:
-        with np.errstate(all='ignore'):
-            text = repr(checker(wrong))
-        assert words in text, text
+@pytest.mark.parametrize('checker, wrong, phrase', [
+    ('check_mean_iou', mean_iou_absent_as_zero, 'as GluonCV does'),
+    ('check_mean_iou', mean_iou_labelled_classes_only,
+     'predicted but not in the labels'),
+    ('check_mean_iou', mean_class_accuracy, 'mean class accuracy'),
+    ('check_mean_iou', per_class_iou, 'expected one number'),
+    ('check_masked_pixel_loss', loss_over_all_pixels, 'divided by all pixels'),
+    ('check_masked_pixel_loss', loss_ignore_as_background, 'as background'),
+    ('check_masked_pixel_loss', loss_batch_mean, 'one loss per image'),
+    ('check_masked_pixel_loss', loss_without_log_sum_exp, 'log-sum-exp')],
+    ids=lambda x: getattr(x, '__name__', None))
+def test_typical_mistakes_get_their_diagnosis(checker, wrong, phrase):
+    with np.errstate(all='ignore'):
+        text = repr(getattr(d2lfcn, checker)(wrong))
+    assert phrase in text, text
 
 
 def test_the_loss_reference_is_segmentation_loss():

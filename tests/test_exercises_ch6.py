@@ -185,31 +185,24 @@ CHECKERS = {
 }
 
 
-def test_typical_mistakes_get_their_diagnosis():
-    text = repr(d2lfcn.check_pad_predict(pad_predict_black))
-    assert 'black' in text and 'mean colour' in text
-    text = repr(d2lfcn.check_pad_predict(pad_predict_top_left))
-    assert 'top and left' in text
-    text = repr(d2lfcn.check_pad_predict(pad_predict_no_pad))
-    assert 'multiples of 32' in text
-    text = repr(d2lfcn.check_pad_predict(pad_predict_scores))
-    assert 'not the scores' in text
-    text = repr(d2lfcn.check_tile_predict(tile_predict_vote))
-    assert 'overwrite' in text
-    text = repr(d2lfcn.check_tile_predict(tile_predict_no_last_tile))
-    assert 'end at the border' in text
-    text = repr(d2lfcn.check_tile_predict(tile_predict_whole))
-    assert '(the tile)' in text
-
-
-@pytest.mark.parametrize('wrong, phrase', [
-    (stitch_down_right, 'shift it up and left'),
-    (stitch_rolled, 'wraps around'),
-    (stitch_swapped, 'shifts are swapped'),
-    (stitch_tiled, 'interlace them'),
-    (stitch_unshifted, 'values differ')])
-def test_shift_and_stitch_mistakes_get_their_diagnosis(wrong, phrase):
-    assert phrase in repr(d2lfcn.check_shift_and_stitch(wrong))
+@pytest.mark.parametrize('checker, wrong, phrases', [
+    ('check_pad_predict', pad_predict_black, ['black', 'mean colour']),
+    ('check_pad_predict', pad_predict_top_left, ['top and left']),
+    ('check_pad_predict', pad_predict_no_pad, ['multiples of 32']),
+    ('check_pad_predict', pad_predict_scores, ['not the scores']),
+    ('check_tile_predict', tile_predict_vote, ['overwrite']),
+    ('check_tile_predict', tile_predict_no_last_tile, ['end at the border']),
+    ('check_tile_predict', tile_predict_whole, ['(the tile)']),
+    ('check_shift_and_stitch', stitch_down_right, ['shift it up and left']),
+    ('check_shift_and_stitch', stitch_rolled, ['wraps around']),
+    ('check_shift_and_stitch', stitch_swapped, ['shifts are swapped']),
+    ('check_shift_and_stitch', stitch_tiled, ['interlace them']),
+    ('check_shift_and_stitch', stitch_unshifted, ['values differ'])],
+    ids=lambda x: getattr(x, '__name__', None))
+def test_typical_mistakes_get_their_diagnosis(checker, wrong, phrases):
+    text = repr(getattr(d2lfcn, checker)(wrong))
+    for phrase in phrases:
+        assert phrase in text, text
 
 
 def test_stitching_a_stride_2_net_equals_its_dilated_version():

@@ -107,9 +107,18 @@ def test_devices_are_checked():
         validate.devices([mx.cpu(0), mx.cpu(0)])
     with pytest.raises(TypeError, match='must be MXNet contexts'):
         validate.devices([0])
-    assert devices.try_all_gpus() == [mx.cpu()] or \
-        mx.context.num_gpus() > 0
-    assert devices.try_gpu(3) in (mx.cpu(), mx.gpu(3))
+
+
+
+@pytest.mark.parametrize('num_gpus, all_devices, gpu1', [
+    (0, [mx.cpu()], mx.cpu()),
+    (1, [mx.gpu(0)], mx.cpu()),
+    (2, [mx.gpu(0), mx.gpu(1)], mx.gpu(1))])
+def test_try_gpu_falls_back_to_the_cpu(monkeypatch, num_gpus, all_devices,
+                                       gpu1):
+    monkeypatch.setattr(mx.context, 'num_gpus', lambda: num_gpus)
+    assert devices.try_all_gpus() == all_devices
+    assert devices.try_gpu(1) == gpu1
 
 
 def test_amp_is_off_on_the_cpu():
