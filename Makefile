@@ -3,13 +3,15 @@
 #   make test   set up .venv if needed, then run every test (quick profile)
 # Options: PYTHON=python3.11 (the interpreter for .venv), GPU=cu112 (CUDA 11.2
 # build of MXNet), PORT=8888, LAB_ARGS="--no-browser ..." (extra JupyterLab flags),
-# BOOK_DIR=_build/book (make book), STUDENT_DIR=student (make student).
+# BOOK_DIR=_build/book (make book), STUDENT_DIR=student (make student),
+# TEST_JOBS=2 (make test: processes that share the tests, a notebook per process).
 
 SHELL := /bin/bash
 VENV ?= .venv
 PORT ?= 8888
 LAB_ARGS ?=
 PYTEST_ARGS ?=
+TEST_JOBS ?= 2
 GPU ?=
 # The first of these on PATH; MXNet 1.9.1 and the pinned set need 3.10 or 3.11.
 PYTHON ?= $(firstword $(foreach p,python3.11 python3.10 python3,\
@@ -33,7 +35,7 @@ CHECK_PYTHON := import sys; v = sys.version_info[:2]; \
 .PHONY: lab test setup lock help book student
 
 help:
-	@sed -n '2,6p' Makefile | sed 's/^# \{0,1\}//'
+	@sed -n '2,7p' Makefile | sed 's/^# \{0,1\}//'
 
 setup: $(STAMP)
 
@@ -63,7 +65,8 @@ lab: $(STAMP)
 test: $(STAMP)
 	@data=$$(mktemp -d -t d2lfcn-test-data.XXXXXX) && trap 'rm -rf "$$data"' EXIT && \
 	D2LFCN_DATA="$$data" D2LFCN_QUICK=1 $(VPY) -m pytest -p no:cacheprovider --nbval-lax \
-	    --nbval-current-env --nbval-cell-timeout=900 tests notebooks $(PYTEST_ARGS)
+	    --nbval-current-env --nbval-cell-timeout=900 -n $(TEST_JOBS) --dist loadfile \
+	    tests notebooks $(PYTEST_ARGS)
 
 # Re-pin constraints.txt from requirements.txt in a throw-away environment.
 lock:

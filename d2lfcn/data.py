@@ -71,9 +71,7 @@ def normalize_image(feature):
 def denormalize_image(feature):
     """Inverse of normalize_image: NDArray/array (3, h, w) -> uint8
     (h, w, 3), for showing a batch."""
-    if hasattr(feature, 'asnumpy'):
-        feature = feature.asnumpy()
-    x = np.asarray(feature).transpose(1, 2, 0) * RGB_STD + RGB_MEAN
+    x = validate.as_numpy(feature).transpose(1, 2, 0) * RGB_STD + RGB_MEAN
     return (np.clip(x, 0, 1) * 255).round().astype(np.uint8)
 
 

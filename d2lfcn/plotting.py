@@ -2,14 +2,13 @@
 import numpy as np
 
 from d2lfcn.data import denormalize_image
+from d2lfcn.validate import as_numpy
 from d2lfcn.voc import VOC_CLASSES, VOC_COLORMAP, label_to_rgb
 
 
 def _as_picture(img):
     """numpy (h, w), (h, w, 3) or a normalised (3, h, w) NDArray -> numpy."""
-    if hasattr(img, 'asnumpy'):
-        img = img.asnumpy()
-    img = np.asarray(img)
+    img = as_numpy(img)
     if img.ndim == 3 and img.shape[0] == 3 and img.shape[2] != 3:
         return denormalize_image(img)
     return img

@@ -26,9 +26,7 @@ def as_rgb_image(image, name='image'):
         raise TypeError(f'{name} must be pixels, got the path {str(image)!r}; '
                         f'read the file first, e.g. '
                         f'np.asarray(PIL.Image.open(path))')
-    if hasattr(image, 'asnumpy'):
-        image = image.asnumpy()
-    arr = np.asarray(image)
+    arr = validate.as_numpy(image)
     if arr.size == 0 or arr.ndim not in (2, 3):
         raise ValueError(f'{name} must be a non-empty (h, w) or (h, w, c) '
                          f'array, got shape {arr.shape}')

@@ -9,15 +9,18 @@ import numbers
 import numpy as np
 
 
+def as_numpy(x, dtype=None):
+    """x as a numpy array: an MXNet NDArray is copied to the host first."""
+    return np.asarray(x.asnumpy() if hasattr(x, 'asnumpy') else x, dtype=dtype)
+
+
 def as_matrix(x, name):
     """Return ``x`` as a 2-D float numpy array, or raise naming ``name``.
 
     Accepts numpy arrays, nested lists and MXNet NDArrays of shape (h, w).
     """
-    if hasattr(x, 'asnumpy'):           # MXNet NDArray
-        x = x.asnumpy()
     try:
-        arr = np.asarray(x, dtype=np.float64)
+        arr = as_numpy(x, np.float64)
     except (TypeError, ValueError):
         raise TypeError(f'{name} must be a 2-D array of numbers, '
                         f'got {type(x).__name__}') from None
@@ -31,9 +34,7 @@ def as_matrix(x, name):
 
 def as_image(img, name='img'):
     """Return ``img`` as a numpy array of shape (h, w) or (h, w, c)."""
-    if hasattr(img, 'asnumpy'):
-        img = img.asnumpy()
-    arr = np.asarray(img)
+    arr = as_numpy(img)
     if arr.ndim not in (2, 3) or arr.size == 0:
         raise ValueError(f'{name} must be a non-empty array of shape (h, w) '
                          f'or (h, w, c), got shape {arr.shape}')

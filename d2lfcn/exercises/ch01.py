@@ -3,6 +3,7 @@ import numpy as np
 from mxnet import autograd, nd
 
 from d2lfcn.exercises.common import _check, _compare
+from d2lfcn.validate import as_numpy
 
 
 def _rand(rng, *shape):
@@ -63,8 +64,7 @@ def check_trans_conv_by_zero_insertion(fn):
                                 'negative there: take rows or columns away '
                                 'instead of adding zeros')
                 return problem
-            got_shape = np.shape(got.asnumpy() if hasattr(got, 'asnumpy')
-                                 else got)
+            got_shape = np.shape(as_numpy(got))
             problem = _compare(got, expected, [
                 (_deconv(X, K[::-1, ::-1], s, p, op),
                  'Your result is what the unflipped kernel gives: the output '
@@ -124,8 +124,7 @@ def check_conv_input_grad(fn):
             expected = _conv_input_grad(dY, K, shape, s, p)
             got = fn(dY.copy(), K.copy(), shape, s, p)
             problem = _compare(got, expected)
-            got_shape = np.shape(got.asnumpy() if hasattr(got, 'asnumpy')
-                                 else got)
+            got_shape = np.shape(as_numpy(got))
             if problem and got_shape != expected.shape:
                 problem += ('. The gradient has the shape of the input. When '
                             'the stride does not divide n + 2p - k, the '

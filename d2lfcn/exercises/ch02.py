@@ -3,6 +3,7 @@ import numpy as np
 
 from d2lfcn.convolution import trans_conv
 from d2lfcn.exercises.common import _check, _compare
+from d2lfcn.validate import as_numpy
 from d2lfcn.upsampling import bilinear_kernel, upsample_bilinear
 
 
@@ -28,8 +29,7 @@ def check_overlap_counts(fn):
             expected = _overlap_counts(k, s, n)
             got = fn(k, s, n)
             try:
-                got = np.asarray(got.asnumpy() if hasattr(got, 'asnumpy')
-                                 else got, dtype=np.float64)
+                got = as_numpy(got, np.float64)
             except (TypeError, ValueError):
                 return f'expected an array of counts, got {type(got).__name__}'
             if got.ndim != 1:

@@ -2,6 +2,7 @@
 import numpy as np
 
 from d2lfcn.exercises.common import _check, _compare
+from d2lfcn.validate import as_numpy
 
 
 def _labels_case(rng, shapes, with_ignore=True, classes=21):
@@ -69,8 +70,7 @@ def check_median_frequency_weights(fn):
         def case(fn, labels=labels, num_classes=num_classes):
             expected = _median_frequency(labels, num_classes)
             got = fn([label.copy() for label in labels], num_classes)
-            got = np.asarray(got.asnumpy() if hasattr(got, 'asnumpy')
-                             else got, dtype=np.float64)
+            got = as_numpy(got, np.float64)
             if got.shape != expected.shape:
                 return f'expected shape {expected.shape}, got {got.shape}'
             if not np.isfinite(got).all():
@@ -134,8 +134,7 @@ def check_crop_coverage(fn):
             counts, windows = _crop_counts(h, w, ch, cw)
             expected = counts / windows
             got = fn(h, w, ch, cw)
-            got = np.asarray(got.asnumpy() if hasattr(got, 'asnumpy')
-                             else got, dtype=np.float64)
+            got = as_numpy(got, np.float64)
             if got.shape == (w, h) and h != w:
                 return (f'expected shape {(h, w)} (height, width), got '
                         f'{got.shape}: height and width are swapped')

@@ -3,6 +3,7 @@ import numpy as np
 from mxnet import nd
 
 from d2lfcn.exercises.common import _check, _compare, _compare_number
+from d2lfcn.validate import as_numpy
 
 
 def _iou_parts(n):
@@ -107,8 +108,7 @@ def check_masked_pixel_loss(fn):
             all_pixels = (nll * valid).sum(axis=(1, 2)) / valid[0].size
             as_background = nll.mean(axis=(1, 2))
             got = fn(scores.copy(), labels.copy())
-            got = np.asarray(got.asnumpy() if hasattr(got, 'asnumpy')
-                             else got, dtype=np.float64)
+            got = as_numpy(got, np.float64)
             if got.shape == () and expected.shape != ():
                 return (f'expected one loss per image, shape '
                         f'{expected.shape}, got a single number: do not '

@@ -5,6 +5,7 @@ import numpy as np
 from mxnet import nd
 
 from d2lfcn.exercises.common import _check, _compare
+from d2lfcn.validate import as_numpy
 
 
 class _Stride32Toy:
@@ -68,10 +69,8 @@ def _blocky_image(rng, h, w, block=16):
 def _class_map(got, shape):
     """(problem, array): the answer as a float64 (h, w) array, or what is
     wrong with its type or shape."""
-    if hasattr(got, 'asnumpy'):
-        got = got.asnumpy()
     try:
-        got = np.asarray(got, dtype=np.float64)
+        got = as_numpy(got, np.float64)
     except (TypeError, ValueError):
         return f'expected an (h, w) array of class indices, got ' \
                f'{type(got).__name__}', None
@@ -171,8 +170,7 @@ class _ToyScores:
         self.calls = 0
 
     def __call__(self, window):
-        window = np.asarray(window.asnumpy() if hasattr(window, 'asnumpy')
-                            else window, dtype=np.float64)
+        window = as_numpy(window, np.float64)
         if window.ndim != 3 or window.shape[2] != 3:
             raise ValueError(f'the toy scores_fn takes an (h, w, 3) window '
                              f'of the image, got shape {window.shape}')

@@ -1,6 +1,8 @@
 """Shared machinery of the checkers: the report, the case loop, array comparison."""
 import numpy as np
 
+from d2lfcn.validate import as_numpy
+
 
 class Report:
     """The outcome of one checker: a status and one line per case.
@@ -58,10 +60,8 @@ def _compare(got, expected, hints=()):
     hints: (array, message) pairs; if `got` equals one of those arrays, the
     message (the diagnosis of a typical mistake) is added.
     """
-    if hasattr(got, 'asnumpy'):
-        got = got.asnumpy()
     try:
-        got = np.asarray(got, dtype=np.float64)
+        got = as_numpy(got, np.float64)
     except (TypeError, ValueError):
         return f'expected an array, got {type(got).__name__}'
     if got.shape != expected.shape:
@@ -81,8 +81,7 @@ def _compare(got, expected, hints=()):
 
 def _compare_number(got, expected, hints=()):
     """None if the number `got` equals `expected` (to 1e-6), else why not."""
-    got = float(np.asarray(got.asnumpy() if hasattr(got, 'asnumpy') else got,
-                           dtype=np.float64).reshape(()))
+    got = float(as_numpy(got, np.float64).reshape(()))
     if np.isclose(got, expected, rtol=0, atol=1e-6):
         return None
     problem = f'expected {expected:.4f}, got {got:.4f}'
