@@ -306,6 +306,9 @@ def is_complete_voc(voc_dir):
 def checked_voc_dir(voc_dir):
     """voc_dir as a Path, after checking that its train split can be listed
     (a clear error naming the fix if not)."""
+    if voc_dir is None:
+        raise ValueError('voc_dir is None: pass the VOCdevkit/VOC2012 folder '
+                         'to read, e.g. voc_dir = d2lfcn.find_voc_dir()')
     voc_dir = Path(voc_dir)
     split_names(voc_dir, 'train')
     return voc_dir

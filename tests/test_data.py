@@ -409,6 +409,14 @@ def test_find_voc_dir_prefers_real_then_sample(tmp_path, monkeypatch, capsys,
         find_voc_dir(tmp_path / 'missing')
 
 
+def test_datasets_want_a_folder(voc):
+    for make in (lambda: VOCSegDataset(True, CROP, None),
+                 lambda: VOCWholeImages(False, None),
+                 lambda: load_data_voc(2, CROP, None)):
+        with pytest.raises(ValueError, match='find_voc_dir'):
+            make()
+
+
 def test_default_sample_is_make_sample_vocs_default(tmp_path, monkeypatch):
     """find_voc_dir and make_sample_voc() name the same folder and size."""
     monkeypatch.setattr(locations, 'DATA_DIR', tmp_path)
