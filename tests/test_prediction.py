@@ -115,7 +115,8 @@ def test_cli_runs_as_a_module():
     assert result.returncode == 0 and 'palette PNG' in result.stdout
 
 
-def test_cli_predict_writes_pngs_and_never_overwrites(tmp_path):
+def test_cli_predict_writes_pngs_and_never_overwrites(tmp_path, capsys):
+    """End to end in a process of its own; the error paths in-process."""
     from mxnet import gluon
 
     from d2lfcn.checkpoints import save_checkpoint
@@ -136,19 +137,20 @@ def test_cli_predict_writes_pngs_and_never_overwrites(tmp_path):
         palette = np.array(im.getpalette()[:63]).reshape(21, 3)
     assert written.max() < 21 and (palette == np.array(VOC_COLORMAP)).all()
     before = (out / 'photo.png').read_bytes()
-    result = cli('predict', photo, '-o', out, '--checkpoint',
-                 tmp_path / 'ckpt')
-    assert result.returncode == 2 and '--overwrite' in result.stderr
+    code, err = run_main(capsys, 'predict', photo, '-o', out, '--checkpoint',
+                         tmp_path / 'ckpt')
+    assert code == 2 and '--overwrite' in err
     assert (out / 'photo.png').read_bytes() == before
     not_image = tmp_path / 'notes.jpg'
     not_image.write_text('hello')
-    result = cli('predict', not_image, '-o', tmp_path / 'o2',
-                 '--checkpoint', tmp_path / 'ckpt')
-    assert result.returncode == 2 and 'not a readable image' in result.stderr
-    result = cli('predict', photo, '-o', tmp_path / 'o3', '--checkpoint',
-                 tmp_path / 'ckpt', '--num-classes', '5')
-    assert result.returncode == 2 and 'trained for 21 classes' in result.stderr
-    assert 'Traceback' not in result.stderr
+    code, err = run_main(capsys, 'predict', not_image, '-o', tmp_path / 'o2',
+                         '--checkpoint', tmp_path / 'ckpt')
+    assert code == 2 and 'not a readable image' in err
+    code, err = run_main(capsys, 'predict', photo, '-o', tmp_path / 'o3',
+                         '--checkpoint', tmp_path / 'ckpt', '--num-classes',
+                         '5')
+    assert code == 2 and 'trained for 21 classes' in err
+    assert 'Traceback' not in err
 
 
 @pytest.fixture(scope='module')
