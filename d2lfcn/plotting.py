@@ -157,7 +157,6 @@ def plot_history(history, num_epochs, figure=None, handle=None):
     return figure, handle
 
 
-
 def _node(ax, x, y, text, kind, width=0.9):
     """A box of colour _FCN_COLOURS[kind] (a circle if kind is 'add')."""
     import matplotlib.pyplot as plt

@@ -3,8 +3,8 @@ import numpy as np
 
 from d2lfcn.convolution import trans_conv
 from d2lfcn.exercises.common import _check, _compare
-from d2lfcn.validate import as_numpy
 from d2lfcn.upsampling import bilinear_kernel, upsample_bilinear
+from d2lfcn.validate import as_numpy
 
 
 def _overlap_counts(kernel_size, stride, n):
