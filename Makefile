@@ -62,8 +62,13 @@ lab: $(STAMP)
 
 # The tests get a fresh, temporary data folder (D2LFCN_DATA), so that they
 # never reuse a dataset or resume a checkpoint that an earlier run left.
+# Each of the TEST_JOBS processes computes with its share of the cores
+# (OMP_NUM_THREADS, unless set), so that their threads do not fight.
 test: $(STAMP)
 	@data=$$(mktemp -d -t d2lfcn-test-data.XXXXXX) && trap 'rm -rf "$$data"' EXIT && \
+	cores=$$(getconf _NPROCESSORS_ONLN 2>/dev/null || echo 1) && \
+	threads=$${OMP_NUM_THREADS:-$$(( cores / $(TEST_JOBS) > 0 ? cores / $(TEST_JOBS) : 1 ))} && \
+	OMP_NUM_THREADS=$$threads \
 	D2LFCN_DATA="$$data" D2LFCN_QUICK=1 $(VPY) -m pytest -p no:cacheprovider --nbval-lax \
 	    --nbval-current-env --nbval-cell-timeout=900 -n $(TEST_JOBS) --dist loadfile \
 	    tests notebooks $(PYTEST_ARGS)

@@ -9,6 +9,7 @@ the labels 255, on one CPU context, and checks that they agree. Not a test.
 import argparse
 import time
 
+import d2lfcn  # first: it sets OMP_NUM_THREADS before MXNet loads
 import mxnet as mx
 from mxnet import autograd, gluon, nd
 

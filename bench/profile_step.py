@@ -12,10 +12,9 @@ import json
 import os
 import tempfile
 
+import d2lfcn  # first: it sets OMP_NUM_THREADS before MXNet loads
 import mxnet as mx
 from mxnet import autograd, gluon, nd
-
-import d2lfcn
 
 
 def main():

@@ -6,6 +6,13 @@ reads anything from here.
 """
 import os
 
+from d2lfcn.threads import use_all_cores
+
+THREADS = use_all_cores()
+"""The OMP_NUM_THREADS that MXNet computes with, set to every core before
+any module of d2lfcn imports MXNet (unless the user set it; None if MXNet
+was imported first, see d2lfcn.threads)."""
+
 QUICK = os.environ.get('D2LFCN_QUICK', '').strip().lower() not in (
     '', '0', 'false', 'no', 'off')
 """True in the quick profile (D2LFCN_QUICK=1, as `make test` sets): the

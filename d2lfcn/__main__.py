@@ -203,7 +203,8 @@ def run_predict(args):
     net = fcn_resnet18(args.num_classes or meta.get('num_classes') or 21,
                        pretrained=False,
                        variant=args.variant or meta.get('variant') or '32s',
-                       devices=args.devices)
+                       devices=args.devices, learn_final_upsampling=bool(
+                           meta.get('learn_final_upsampling')))
     load_checkpoint(path, net, devices=args.devices)
     net.hybridize(static_alloc=True)
     if args.out_dir.exists() and not args.out_dir.is_dir():

@@ -45,6 +45,8 @@ def save_checkpoint(checkpoint_dir, net, trainer, history, num_kept=2):
         meta = {'epoch': len(history), 'history': history,
                 'num_classes': getattr(net, 'num_classes', None),
                 'variant': getattr(net, 'variant', None),
+                'learn_final_upsampling': getattr(
+                    net, 'learn_final_upsampling', None),
                 'signature': _model_signature(net)}
         (tmp / 'meta.json').write_text(json.dumps(meta, indent=1))
         for name in CHECKPOINT_FILES:
@@ -109,11 +111,18 @@ def load_checkpoint(path, net, trainer=None, devices=None):
                 f'num_classes={meta["num_classes"]} (on the command line: '
                 f'leave out --num-classes, or pass --num-classes '
                 f'{meta["num_classes"]})')
-        if meta.get('signature') and meta['signature'] != _model_signature(net):
+        ours = _model_signature(net)
+        if meta.get('signature') and meta['signature'] != ours:
+            theirs = meta['signature']
+            names = sorted(set(theirs) ^ set(ours)) or sorted(
+                n for n in ours if theirs[n] != ours[n])
+            shapes = ', '.join(f'{n} {theirs.get(n)} there, {ours.get(n)} '
+                               f'here' for n in names[:2])
             raise ValueError(
                 f'{path} holds the parameters of another model (variant '
-                f'{meta.get("variant")!r}); build the same FCN variant as '
-                f'the one that was trained')
+                f'{meta.get("variant")!r}, learn_final_upsampling '
+                f'{meta.get("learn_final_upsampling")!r}; {shapes}); build '
+                f'the same FCN as the one that was trained')
         history = meta.get('history', [])
     try:
         net.load_parameters(str(params), ctx=devices or [mx.cpu()])

@@ -37,6 +37,9 @@ class BilinearUpsampling(init.Initializer):
 
     Unlike mxnet.init.Bilinear, which fills every (input, output) channel
     pair and so mixes the class scores, this keeps channel c in channel c.
+    A weight (C, 1, k, k) is taken to be that of a layer with C groups (one
+    filter per channel, as bilinear_upsampler(..., learnable=False) builds):
+    every one of its C filters gets the tent.
     """
 
     def _init_weight(self, name, arr):
@@ -44,13 +47,21 @@ class BilinearUpsampling(init.Initializer):
         if k_h != k_w:
             raise ValueError(f'{name}: a bilinear kernel is square, got '
                              f'{k_h}x{k_w}')
-        arr[:] = bilinear_kernel(c_in, c_out, k_h)
+        if c_out == 1:
+            arr[:] = bilinear_kernel(1, 1, k_h).broadcast_to(arr.shape)
+        else:
+            arr[:] = bilinear_kernel(c_in, c_out, k_h)
 
 
-def bilinear_upsampler(channels, scale, aligned=True):
+def bilinear_upsampler(channels, scale, aligned=True, learnable=True):
     """A Conv2DTranspose that upsamples `channels` maps by the integer
-    `scale`, initialised as a bilinear resize and learnable.
+    `scale`, initialised as a bilinear resize.
     (N, C, h, w) -> (N, C, h*s, w*s).
+
+    learnable=True: a full layer, weight (C, C, k, k), whose training may
+    change the tent and mix the channels. learnable=False: the resize stays
+    bilinear, so the layer has one filter per channel (C groups, weight
+    (C, 1, k, k): C times fewer multiplications) and no weight gradient.
 
     aligned=True: kernel 2s - 1, stride s, padding s - 1, output padding
     s - 1. The tent of input cell j peaks on output pixel s*j, where
@@ -67,10 +78,14 @@ def bilinear_upsampler(channels, scale, aligned=True):
         kernel, padding, extra = 2 * scale - 1, scale - 1, scale - 1
     else:
         kernel, padding, extra = 2 * scale, scale // 2, 0
-    return nn.Conv2DTranspose(channels, kernel_size=kernel, strides=scale,
-                              padding=padding, output_padding=extra,
-                              in_channels=channels, use_bias=False,
-                              weight_initializer=BilinearUpsampling())
+    layer = nn.Conv2DTranspose(channels, kernel_size=kernel, strides=scale,
+                               padding=padding, output_padding=extra,
+                               groups=1 if learnable else channels,
+                               in_channels=channels, use_bias=False,
+                               weight_initializer=BilinearUpsampling())
+    if not learnable:
+        layer.weight.grad_req = 'null'    # fixed: no weight gradient
+    return layer
 
 
 class FCN(nn.HybridBlock):
@@ -80,10 +95,14 @@ class FCN(nn.HybridBlock):
     flattening are not used); num_classes: classes scored per pixel;
     variant: '32s', '16s' or '8s'; head: 'aligned' or 'd2l', the design of
     every upsampling layer (see bilinear_upsampler).
+    learn_final_upsampling: False (as the paper): the last upsampler, by 32,
+    16 or 8, stays a fixed bilinear resize (one filter per class, no
+    gradient); True: it is a full learnable 21-to-21 layer. The 2x
+    upsamplers of FCN-16s and -8s are always learnable.
     """
 
     def __init__(self, features, num_classes=21, variant='32s',
-                 head='aligned', **kwargs):
+                 head='aligned', learn_final_upsampling=False, **kwargs):
         super().__init__(**kwargs)
         if variant not in VARIANTS:
             raise ValueError(f'variant must be one of {VARIANTS}, got '
@@ -92,6 +111,7 @@ class FCN(nn.HybridBlock):
             raise ValueError(f'head must be one of {HEADS}, got {head!r}')
         self.variant = variant
         self.head_design = head
+        self.learn_final_upsampling = bool(learn_final_upsampling)
         aligned = head == 'aligned'
         self.num_classes = num_classes
         with self.name_scope():
@@ -115,8 +135,9 @@ class FCN(nn.HybridBlock):
                                         in_channels=128,
                                         weight_initializer=init.Zero())
                 self.up16to8 = bilinear_upsampler(num_classes, 2, aligned)
-            self.up_final = bilinear_upsampler(num_classes, int(variant[:-1]),
-                                               aligned)
+            self.up_final = bilinear_upsampler(
+                num_classes, int(variant[:-1]), aligned,
+                learnable=self.learn_final_upsampling)
 
     def head(self):
         """The layers FCN adds on top of the backbone, in forward order."""
@@ -155,7 +176,8 @@ class FCN(nn.HybridBlock):
 
 
 def fcn_resnet18(num_classes=21, pretrained=True, variant='32s', weights=None,
-                 devices=None, root=None, head='aligned'):
+                 devices=None, root=None, head='aligned',
+                 learn_final_upsampling=False):
     """Build an FCN on ResNet-18 v2 and initialise all of its parameters.
 
     num_classes: classes per pixel (21 for Pascal VOC: background + 20).
@@ -165,6 +187,8 @@ def fcn_resnet18(num_classes=21, pretrained=True, variant='32s', weights=None,
     weights: path of a backbone .params file to use instead of the zoo.
     devices: a context or list of contexts (default: the CPU).
     head: 'aligned' (default) or 'd2l', the upsampling design (see FCN).
+    learn_final_upsampling: False (default, as the paper) keeps the last
+    upsampler a fixed bilinear resize; True makes it learnable (see FCN).
     The head (1x1 score layers: Xavier, skip scores: zeros; transposed
     convolutions: bilinear) is always freshly initialised.
     """
@@ -184,7 +208,8 @@ def fcn_resnet18(num_classes=21, pretrained=True, variant='32s', weights=None,
                 from None
     else:
         backbone.initialize(init.Xavier(), ctx=devices)
-    net = FCN(backbone.features, num_classes, variant, head)
+    net = FCN(backbone.features, num_classes, variant, head,
+              learn_final_upsampling)
     for block in net.head():
         # each layer's own initialiser (bilinear, zeros, zero bias) wins
         # over this default, which only the 1x1 score32 weight uses

@@ -35,7 +35,11 @@ def test_upsampling_layers_start_bilinear(net):
     for layer in ups:
         w = layer.weight.data().asnumpy()
         k = w.shape[-1]
-        expected = d2lfcn.bilinear_kernel(21, 21, k).asnumpy()
+        if layer is net.up_final:       # fixed: one filter per class
+            expected = np.broadcast_to(
+                d2lfcn.bilinear_kernel(1, 1, k).asnumpy(), (21, 1, k, k))
+        else:
+            expected = d2lfcn.bilinear_kernel(21, 21, k).asnumpy()
         np.testing.assert_array_equal(w, expected)
 
 
@@ -58,7 +62,10 @@ def test_parameter_count_of_fcn32s():
     backbone(nd.zeros((1, 3, 32, 32)))
     features = sum(p.data().size for name, p in
                    backbone.collect_params().items() if 'dense' not in name)
-    assert count == features + 512 * 21 + 21 + 21 * 21 * 63 * 63
+    assert count == features + 512 * 21 + 21 + 21 * 1 * 63 * 63
+    learned = fcn_resnet18(21, pretrained=False, learn_final_upsampling=True)
+    assert sum(p.data().size for p in learned.collect_params().values()) \
+        == count + 21 * 20 * 63 * 63
 
 
 def test_skip_branches_contribute_nothing_at_initialisation():
@@ -228,3 +235,50 @@ def test_fixed_head_is_an_aligned_bilinear_resize(head):
                      :32 * (scores.shape[2] - 1) + 1]
     close = np.allclose(out[interior], expected[interior], atol=1e-4)
     assert close == (head == 'aligned')
+
+
+@pytest.mark.parametrize('aligned, scale', [(True, 2), (True, 3),
+                                            (True, 32), (False, 2),
+                                            (False, 32)])
+def test_a_fixed_upsampler_is_the_learnable_one_with_one_filter_per_class(
+        aligned, scale):
+    learnable = bilinear_upsampler(5, scale, aligned)
+    fixed = bilinear_upsampler(5, scale, aligned, learnable=False)
+    for layer in (learnable, fixed):
+        layer.initialize()
+    k = learnable.weight.shape[-1]
+    assert learnable.weight.shape == (5, 5, k, k)
+    assert learnable.weight.grad_req == 'write'
+    assert fixed.weight.shape == (5, 1, k, k)
+    assert fixed.weight.grad_req == 'null'
+    x = nd.random.normal(shape=(2, 5, 4, 3))
+    np.testing.assert_allclose(fixed(x).asnumpy(), learnable(x).asnumpy(),
+                               rtol=1e-5, atol=1e-5)
+
+
+def test_the_final_upsampler_is_fixed_unless_asked_and_does_not_train():
+    from d2lfcn.training import SegmentationLoss
+    for variant in VARIANTS:
+        net = fcn_resnet18(3, pretrained=False, variant=variant)
+        assert not net.learn_final_upsampling
+        assert net.up_final.weight.shape[1] == 1
+        assert net.up_final.weight.grad_req == 'null'
+        for name in ('up32to16', 'up16to8'):      # the 2x layers learn
+            if hasattr(net, name):
+                assert getattr(net, name).weight.grad_req == 'write'
+        learned = fcn_resnet18(3, pretrained=False, variant=variant,
+                               learn_final_upsampling=True)
+        assert learned.up_final.weight.shape[:2] == (3, 3)
+        assert learned.up_final.weight.grad_req == 'write'
+    before = net.up_final.weight.data().copy()
+    trainer = gluon.Trainer(net.collect_params(), 'adam',
+                            {'learning_rate': 0.1})
+    x = nd.random.normal(shape=(2, 3, 64, 64))
+    y = nd.ones((2, 64, 64))
+    with mx.autograd.record():
+        loss = SegmentationLoss()(net(x), y)
+    loss.backward()
+    trainer.step(2)
+    assert np.array_equal(net.up_final.weight.data().asnumpy(),
+                          before.asnumpy())
+    assert not np.array_equal(net.score32.weight.data().asnumpy(), 0)

@@ -176,6 +176,11 @@ def test_bad_checkpoints_are_named(tmp_path):
     with pytest.raises(ValueError, match='parameters of another model'):
         load_checkpoint(good, fcn_resnet18(3, pretrained=False,
                                            variant='8s'))
+    with pytest.raises(ValueError, match=r"learn_final_upsampling False; "
+                                         r".*up_final.weight \[3, 1, 63, 63\] "
+                                         r"there, \[3, 3, 63, 63\] here"):
+        load_checkpoint(good, fcn_resnet18(3, pretrained=False,
+                                           learn_final_upsampling=True))
     with pytest.raises(FileNotFoundError, match='no checkpoint at'):
         load_checkpoint(tmp_path / 'nothing.params', net)
     corrupt = tmp_path / 'corrupt.params'
