@@ -50,6 +50,9 @@ $(STAMP): $(VPY) constraints.txt requirements.txt pyproject.toml
 	@$(VPY) -m pip uninstall -y -q $(if $(filter cpu,$(EXTRA)),mxnet-cu112,mxnet) 2>/dev/null || true
 	$(VPY) -m pip install -q --disable-pip-version-check \
 	    -c constraints.txt -r requirements.txt -e ".[$(EXTRA)]"
+	@# d2l 1.0.3, the book's reference code, for the benchmarks' reference
+	@# side only; its own pins are older than ours, so without them.
+	$(VPY) -m pip install -q --disable-pip-version-check --no-deps d2l==1.0.3
 	@rm -f $(VENV)/.d2lfcn-installed-*
 	@touch $@
 

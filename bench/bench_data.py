@@ -10,9 +10,13 @@ seconds to build the dataset, throughput in crops per second, peak RSS and
 the peak RSS above the process's baseline after imports (the memory the data
 pipeline itself costs).
 
-Usage (not a test; needs `pip install --no-deps d2l==1.0.3` in the venv):
+Usage (not a test; needs d2l 1.0.3, which `make` installs in the venv):
 
     .venv/bin/python bench/bench_data.py [--num-train 600] [--epochs 2]
+        [--batch-size 32] [--crop 128 160]
+
+The default crop fits the sample dataset (images of about 190x250 pixels,
+half VOC's scale): d2l's dataset drops every image smaller than the crop.
 """
 import argparse
 import json
@@ -77,7 +81,7 @@ def main():
     parser.add_argument('--num-train', type=int, default=600)
     parser.add_argument('--epochs', type=int, default=2)
     parser.add_argument('--batch-size', type=int, default=32)
-    parser.add_argument('--crop', type=int, nargs=2, default=(320, 480))
+    parser.add_argument('--crop', type=int, nargs=2, default=(128, 160))
     parser.add_argument('--child', choices=['ours', 'ours-decoded', 'd2l'])
     parser.add_argument('--voc-dir')
     args = parser.parse_args()

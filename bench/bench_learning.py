@@ -16,7 +16,7 @@ test.
 
     .venv/bin/python bench/bench_learning.py [--variants 32s,8s]
         [--epochs 16] [--crop 128x160] [--batch-size 16] [--lr 0.001]
-        [--learn-final-upsampling]
+        [--learn-final-upsampling] [--num-train 400] [--num-val 150]
 """
 import argparse
 import os
@@ -30,6 +30,7 @@ import numpy as np
 from d2lfcn.baselines import fit_colour_lookup, predict_colour_lookup
 from d2lfcn.voc import read_voc_images
 from d2lfcn.metrics import metrics_from_confusion
+from d2lfcn.sample_data import SAMPLE_NUM_TRAIN, SAMPLE_NUM_VAL
 
 THRESHOLDS = (0.3, 0.5, 0.7)
 
@@ -74,14 +75,22 @@ def main():
     parser.add_argument('--batch-size', type=int, default=16)
     parser.add_argument('--lr', type=float, default=0.001)
     parser.add_argument('--learn-final-upsampling', action='store_true')
+    parser.add_argument('--num-train', type=int, default=SAMPLE_NUM_TRAIN,
+                        help='training images of the seed-0 sample set '
+                             '(the notebooks use the default)')
+    parser.add_argument('--num-val', type=int, default=150,
+                        help='validation images of the seed-1 sample set')
     parser.add_argument('--data', default=str(d2lfcn.DATA_DIR / 'bench'))
     args = parser.parse_args()
     args.crop = tuple(int(v) for v in args.crop.split('x'))
     root = Path(args.data)
     # the notebooks' training set, and a validation set of another seed
-    train_voc = d2lfcn.make_sample_voc(root / 'seed0')
-    val_voc = d2lfcn.make_sample_voc(root / 'seed1', num_train=1,
-                                     num_val=150, seed=1)
+    train_voc = d2lfcn.make_sample_voc(
+        root / f'seed0_{args.num_train}', num_train=args.num_train,
+        num_val=SAMPLE_NUM_VAL)
+    val_voc = d2lfcn.make_sample_voc(root / f'seed1_{args.num_val}',
+                                     num_train=1, num_val=args.num_val,
+                                     seed=1)
     val = d2lfcn.VOCWholeImages(False, val_voc)
     print(f'crops {args.crop}, batch {args.batch_size}, {args.epochs} '
           f'epochs, Adam lr {args.lr} with poly schedule; validation: '

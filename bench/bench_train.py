@@ -154,8 +154,9 @@ def main():
     from d2lfcn.threads import available_cores
     threads = str(args.threads or os.environ.get('OMP_NUM_THREADS')
                   or available_cores())
-    voc_dir = d2lfcn.make_sample_voc(d2lfcn.DATA_DIR / 'bench_voc',
-                                     args.num_train, args.num_val)
+    voc_dir = d2lfcn.make_sample_voc(
+        d2lfcn.DATA_DIR / f'bench_voc_{args.num_train}_{args.num_val}',
+        args.num_train, args.num_val)
     print(f'data: {voc_dir} ({args.num_train} train, {args.num_val} val), '
           f'crop {args.crop}, batch {args.batch_size}, {args.epochs} epochs, '
           f'devices {args.devices}, OMP_NUM_THREADS={threads} on every side')

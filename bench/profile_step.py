@@ -4,8 +4,10 @@ d2lfcn.SegmentationLoss and SGD, hybridized with static allocation, on one
 batch of random crops from the generated sample data. Prints the operators
 that take the most time, in milliseconds per step. Not a test.
 
-    .venv/bin/python bench/profile_step.py [--crop 320x480] [--batch-size 8]
+    .venv/bin/python bench/profile_step.py [--crop 128x160] [--batch-size 16]
         [--steps 3] [--top 12] [--loss d2lfcn|axis1]
+
+The defaults are chapter 5's crops and batches, which fit the sample data.
 """
 import argparse
 import json
@@ -19,8 +21,8 @@ from mxnet import autograd, gluon, nd
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
-    parser.add_argument('--crop', default='320x480')
-    parser.add_argument('--batch-size', type=int, default=8)
+    parser.add_argument('--crop', default='128x160')
+    parser.add_argument('--batch-size', type=int, default=16)
     parser.add_argument('--steps', type=int, default=3)
     parser.add_argument('--top', type=int, default=12)
     parser.add_argument('--loss', choices=('d2lfcn', 'axis1'),
@@ -31,7 +33,8 @@ def main():
     if args.steps < 1 or args.batch_size < 1:
         parser.error('--steps and --batch-size must be at least 1')
     crop = tuple(int(v) for v in args.crop.split('x'))
-    voc_dir = d2lfcn.make_sample_voc(d2lfcn.DATA_DIR / 'bench_voc', 64, 24)
+    voc_dir = d2lfcn.make_sample_voc(d2lfcn.DATA_DIR / 'bench_voc_64_24', 64,
+                                     24)
     mx.random.seed(0)
     loader = gluon.data.DataLoader(d2lfcn.VOCSegDataset(True, crop, voc_dir),
                                    args.batch_size, shuffle=True)
