@@ -1,11 +1,18 @@
-"""A baseline that sees one pixel at a time: the colour lookup.
+"""Baselines that see less than FCN: a colour lookup and a patch net.
 
-It shows how much of a segmentation dataset is solved by colour alone. The
-RGB cube is cut into bins**3 cells; every cell predicts the class that its
-training pixels have most often. An FCN must do far better, or the dataset
-is a colour lookup, not a segmentation task.
+The colour lookup sees one pixel: the RGB cube is cut into bins**3 cells,
+and every cell predicts the class that its training pixels have most often.
+The patch net sees a small window (tens of pixels) of the image. An FCN
+must do far better than both, or the dataset is solved by colour, or by
+texture and local shape, and says nothing about what FCN's depth is for.
 """
+import mxnet as mx
 import numpy as np
+from mxnet import init, nd
+from mxnet.gluon import nn
+
+from d2lfcn import validate
+from d2lfcn.model import bilinear_upsampler
 
 
 def _cells(image, bins):
@@ -35,3 +42,53 @@ def predict_colour_lookup(table, image):
     """Class indices (h, w) of an (h, w, 3) uint8 image by its colours."""
     bins = round(len(table) ** (1 / 3))
     return table[_cells(image, bins)]
+
+
+class PatchNet(nn.HybridBlock):
+    """A segmentation net that sees only a small window of the image.
+
+    A 4x4 convolution with stride 4, then `num_convs` 3x3 convolutions on
+    that stride-4 map (each with BatchNorm and ReLU), a 1x1 score layer and
+    a fixed bilinear upsampling by 4. Cell j of the stride-4 map covers
+    pixels 4j to 4j + 3 and sees a window of 4 + 8 * num_convs pixels
+    around their centre, 4j + 1.5, where the upsampler (the d2l head of
+    chapter 4, which centres cell j there) puts its scores. What a window of
+    that size shows (colour, texture, a piece of outline) is all it can use:
+    the baseline that tells whether a dataset needs FCN's depth.
+    (N, 3, H, W) -> (N, num_classes, H, W) for any H, W >= 4.
+    """
+
+    def __init__(self, window=20, num_classes=21, channels=32, **kwargs):
+        super().__init__(**kwargs)
+        window = validate.positive_int(window, 'window')
+        if window < 4 or (window - 4) % 8:
+            raise ValueError(f'window must be 4 + 8k pixels (12, 20, 28, '
+                             f'36, ..., 68, ...), got {window}')
+        self.window = window
+        self.num_classes = validate.num_classes(num_classes)
+        with self.name_scope():
+            self.features = nn.HybridSequential()
+            self.features.add(nn.Conv2D(channels, 4, strides=4),
+                              nn.BatchNorm(), nn.Activation('relu'))
+            for _ in range((window - 4) // 8):
+                self.features.add(nn.Conv2D(channels, 3, padding=1),
+                                  nn.BatchNorm(), nn.Activation('relu'))
+            self.score = nn.Conv2D(self.num_classes, 1)
+            self.up = bilinear_upsampler(self.num_classes, 4, aligned=False,
+                                         learnable=False)
+
+    def hybrid_forward(self, F, x):
+        scores = self.up(self.score(self.features(x)))  # 4 * floor(H/4) rows
+        # the up to 3 rows and columns past the last whole cell: the edge
+        scores = F.pad(scores, mode='edge', pad_width=(0, 0, 0, 0, 0, 3, 0, 3))
+        return F.slice_like(scores, x, axes=(2, 3))
+
+
+def patch_net(window=20, num_classes=21, channels=32, devices=None):
+    """A PatchNet (see there) with Xavier weights and a bilinear upsampler,
+    on `devices` (default: the CPU); train it with d2lfcn.train."""
+    net = PatchNet(window, num_classes, channels)
+    devices = validate.devices(devices or mx.cpu())
+    net.initialize(init.Xavier(), ctx=devices)
+    net(nd.zeros((1, 3, 8, 8), ctx=devices[0]))
+    return net
