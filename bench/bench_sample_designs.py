@@ -1,0 +1,134 @@
+"""Benchmark: which design of the sample dataset needs what FCN is for.
+
+For each design of the generated classes, builds a training set (seed 0)
+and a held-out validation set (seed 1, as bench_learning.py), then scores
+on the whole validation images:
+- the colour lookup at 8^3, 16^3 and 32^3 colour cells (the best is kept);
+- patch nets (d2lfcn.baselines.patch_net) that see windows of a few tens of
+  pixels, trained with the course's recipe until their validation mean IoU
+  stops rising (or --patch-epochs);
+- FCN-32s and FCN-8s with chapter 5's recipe for --fcn-epochs epochs.
+Prints one row per design and model. Not a test.
+
+Designs (class c in 1-20; shape, texture, hue family):
+- current: the dataset as the course ships it (sample_data.class_design):
+  ten shapes, each used by two classes of opposite colour families;
+- pairs: ten colour families with their own texture, each holding two
+  classes that differ only in shape, so that a window sees the family but
+  only the whole outline tells the pair apart.
+
+    .venv/bin/python bench/bench_sample_designs.py [--designs current,pairs]
+        [--fcn-epochs 20] [--patch-epochs 20] [--windows 12,20,36]
+"""
+import argparse
+import contextlib
+import os
+import time
+from pathlib import Path
+
+import d2lfcn  # first: it sets OMP_NUM_THREADS before MXNet loads
+import mxnet as mx
+import numpy as np
+
+from d2lfcn import sample_data
+from d2lfcn.baselines import (fit_colour_lookup, patch_net,
+                              predict_colour_lookup)
+from d2lfcn.metrics import metrics_from_confusion
+from d2lfcn.voc import read_voc_images
+
+
+def pairs_design(c):
+    """Family k = (c - 1) // 2 (hue 36k, texture by k's parity); the two
+    classes of a family get shapes 2 (k % 5) and 2 (k % 5) + 1."""
+    k, member = divmod(c - 1, 2)
+    shape = sample_data.SHAPES[2 * (k % 5) + member]
+    return shape, sample_data.TEXTURES[k % 2], 36.0 * k
+
+
+DESIGNS = {'current': sample_data.class_design, 'pairs': pairs_design}
+
+
+@contextlib.contextmanager
+def design(name):
+    """Draw with another class design (only while generating)."""
+    original = sample_data.class_design
+    sample_data.class_design = DESIGNS[name]
+    try:
+        yield
+    finally:
+        sample_data.class_design = original
+
+
+def colour_lookup(train_voc, val_voc):
+    images, labels = read_voc_images(train_voc, True)
+    val_images, val_labels = read_voc_images(val_voc, False)
+    best = (0, None)
+    for bins in (8, 16, 32):
+        table = fit_colour_lookup(images, labels, bins=bins)
+        n = np.zeros((21, 21), np.int64)
+        for image, label in zip(val_images, val_labels):
+            keep = label != 255
+            pred = predict_colour_lookup(table, image)
+            np.add.at(n, (label[keep].astype(int), pred[keep]), 1)
+        best = max(best, (metrics_from_confusion(n)['mean_iou'], bins))
+    return best
+
+
+def train_model(net, train_voc, val, epochs, lr, patience=None):
+    mx.random.seed(0)
+    np.random.seed(0)
+    train_iter, _ = d2lfcn.load_data_voc(16, (128, 160), train_voc, flip=True)
+    trainer = d2lfcn.poly_trainer(net.collect_params(), lr,
+                                  epochs * len(train_iter))
+    history = d2lfcn.train(net, train_iter, val, d2lfcn.SegmentationLoss(),
+                           trainer, epochs, [mx.cpu()], plot=False)
+    curve = [h['val_mean_iou'] for h in history]
+    return max(curve), curve[-1], sum(h['seconds'] for h in history), curve
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    parser.add_argument('--designs', default='current,pairs')
+    parser.add_argument('--fcn-epochs', type=int, default=20)
+    parser.add_argument('--patch-epochs', type=int, default=20)
+    parser.add_argument('--windows', default='12,20,36')
+    parser.add_argument('--variants', default='32s,8s')
+    parser.add_argument('--num-train', type=int, default=400)
+    parser.add_argument('--num-val', type=int, default=150)
+    parser.add_argument('--data', default=str(d2lfcn.DATA_DIR / 'designs'))
+    args = parser.parse_args()
+    print(f'OMP_NUM_THREADS={os.environ.get("OMP_NUM_THREADS")}; '
+          f'{args.num_train} train (seed 0), {args.num_val} val (seed 1); '
+          f'FCN {args.fcn_epochs} epochs, patch nets {args.patch_epochs}',
+          flush=True)
+    for name in args.designs.split(','):
+        root = Path(args.data) / name
+        with design(name):
+            start = time.time()
+            train_voc = d2lfcn.make_sample_voc(root / 'seed0', args.num_train,
+                                               10)
+            val_voc = d2lfcn.make_sample_voc(root / 'seed1', 1, args.num_val,
+                                             seed=1)
+            print(f'{name}: generated in {time.time() - start:.0f} s',
+                  flush=True)
+        val = d2lfcn.VOCWholeImages(False, val_voc)
+        miou, bins = colour_lookup(train_voc, val_voc)
+        print(f'{name:8s} colour lookup {bins}^3          best {miou:.3f}',
+              flush=True)
+        for window in map(int, args.windows.split(',')):
+            best, last, seconds, curve = train_model(
+                patch_net(window), train_voc, val, args.patch_epochs, 3e-3)
+            print(f'{name:8s} patch net {window:3d} px   best {best:.3f} last '
+                  f'{last:.3f} in {seconds:.0f} s; curve '
+                  + ' '.join(f'{m:.2f}' for m in curve), flush=True)
+        for variant in args.variants.split(','):
+            net = d2lfcn.fcn_resnet18(21, pretrained=False, variant=variant)
+            best, last, seconds, curve = train_model(
+                net, train_voc, val, args.fcn_epochs, 1e-3)
+            print(f'{name:8s} FCN-{variant:3s}          best {best:.3f} last '
+                  f'{last:.3f} in {seconds:.0f} s; curve '
+                  + ' '.join(f'{m:.2f}' for m in curve), flush=True)
+
+
+if __name__ == '__main__':
+    main()
