@@ -16,6 +16,7 @@ Designs (class c in 1-20; shape, texture, hue family):
 - pairs: ten colour families with their own texture, each holding two
   classes that differ only in shape, so that a window sees the family but
   only the whole outline tells the pair apart.
+- similar: pairs whose two shapes look alike up close.
 
     .venv/bin/python bench/bench_sample_designs.py [--designs current,pairs]
         [--fcn-epochs 20] [--patch-epochs 20] [--windows 12,20,36]
@@ -45,7 +46,21 @@ def pairs_design(c):
     return shape, sample_data.TEXTURES[k % 2], 36.0 * k
 
 
-DESIGNS = {'current': sample_data.class_design, 'pairs': pairs_design}
+SIMILAR = ('ellipse', 'hexagon', 'rectangle', 'diamond', 'triangle', 'star',
+           'ring', 'crescent', 'cross', 'L-shape')
+
+
+def similar_pairs_design(c):
+    """As pairs_design, but the two shapes of a family look alike up close
+    (rounded, four corners, spiky, curved with a hollow, right angles), so
+    that a small window sees even less of what tells them apart."""
+    k, member = divmod(c - 1, 2)
+    shape = SIMILAR[2 * (k % 5) + member]
+    return shape, sample_data.TEXTURES[k % 2], 36.0 * k
+
+
+DESIGNS = {'current': sample_data.class_design, 'pairs': pairs_design,
+           'similar': similar_pairs_design}
 
 
 @contextlib.contextmanager
