@@ -56,9 +56,10 @@ def learn(variant, train_voc, val, args):
     return reached, miou[-1], seconds[-1], miou
 
 
-def colour_lookup(train_voc, val_voc):
+def colour_lookup(train_voc, val_voc, bins=16):
+    """Validation mean IoU of the colour lookup with bins**3 cells."""
     images, labels = read_voc_images(train_voc, True)
-    table = fit_colour_lookup(images, labels)
+    table = fit_colour_lookup(images, labels, bins=bins)
     n = np.zeros((21, 21), np.int64)
     for image, label in zip(*read_voc_images(val_voc, False)):
         keep = label != 255

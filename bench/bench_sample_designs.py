@@ -31,11 +31,9 @@ import d2lfcn  # first: it sets OMP_NUM_THREADS before MXNet loads
 import mxnet as mx
 import numpy as np
 
+from bench_learning import colour_lookup   # next to this script
 from d2lfcn import sample_data
-from d2lfcn.baselines import (fit_colour_lookup, patch_net,
-                              predict_colour_lookup)
-from d2lfcn.metrics import metrics_from_confusion
-from d2lfcn.voc import read_voc_images
+from d2lfcn.baselines import patch_net
 
 
 def pairs_design(c):
@@ -74,19 +72,10 @@ def design(name):
         sample_data.class_design = original
 
 
-def colour_lookup(train_voc, val_voc):
-    images, labels = read_voc_images(train_voc, True)
-    val_images, val_labels = read_voc_images(val_voc, False)
-    best = (0, None)
-    for bins in (8, 16, 32):
-        table = fit_colour_lookup(images, labels, bins=bins)
-        n = np.zeros((21, 21), np.int64)
-        for image, label in zip(val_images, val_labels):
-            keep = label != 255
-            pred = predict_colour_lookup(table, image)
-            np.add.at(n, (label[keep].astype(int), pred[keep]), 1)
-        best = max(best, (metrics_from_confusion(n)['mean_iou'], bins))
-    return best
+def best_colour_lookup(train_voc, val_voc):
+    """(mean IoU, bins) of the best colour lookup of 8^3, 16^3, 32^3 cells."""
+    return max((colour_lookup(train_voc, val_voc, bins), bins)
+               for bins in (8, 16, 32))
 
 
 def train_model(net, train_voc, val, epochs, lr, patience=None):
@@ -127,7 +116,7 @@ def main():
             print(f'{name}: generated in {time.time() - start:.0f} s',
                   flush=True)
         val = d2lfcn.VOCWholeImages(False, val_voc)
-        miou, bins = colour_lookup(train_voc, val_voc)
+        miou, bins = best_colour_lookup(train_voc, val_voc)
         print(f'{name:8s} colour lookup {bins}^3          best {miou:.3f}',
               flush=True)
         for window in map(int, args.windows.split(',')):
