@@ -20,6 +20,7 @@ Designs (class c in 1-20; shape, texture, hue family):
 
     .venv/bin/python bench/bench_sample_designs.py [--designs current,pairs]
         [--fcn-epochs 20] [--patch-epochs 20] [--windows 12,20,36]
+        [--crop 128x160] [--batch-size 16]
 """
 import argparse
 import contextlib
@@ -78,10 +79,11 @@ def best_colour_lookup(train_voc, val_voc):
                for bins in (8, 16, 32))
 
 
-def train_model(net, train_voc, val, epochs, lr, patience=None):
+def train_model(net, train_voc, val, epochs, lr, args):
     mx.random.seed(0)
     np.random.seed(0)
-    train_iter, _ = d2lfcn.load_data_voc(16, (128, 160), train_voc, flip=True)
+    train_iter, _ = d2lfcn.load_data_voc(args.batch_size, args.crop,
+                                         train_voc, flip=True)
     trainer = d2lfcn.poly_trainer(net.collect_params(), lr,
                                   epochs * len(train_iter))
     history = d2lfcn.train(net, train_iter, val, d2lfcn.SegmentationLoss(),
@@ -97,10 +99,13 @@ def main():
     parser.add_argument('--patch-epochs', type=int, default=20)
     parser.add_argument('--windows', default='12,20,36')
     parser.add_argument('--variants', default='32s,8s')
+    parser.add_argument('--crop', default='128x160')
+    parser.add_argument('--batch-size', type=int, default=16)
     parser.add_argument('--num-train', type=int, default=400)
     parser.add_argument('--num-val', type=int, default=150)
     parser.add_argument('--data', default=str(d2lfcn.DATA_DIR / 'designs'))
     args = parser.parse_args()
+    args.crop = tuple(int(v) for v in args.crop.split('x'))
     print(f'OMP_NUM_THREADS={os.environ.get("OMP_NUM_THREADS")}; '
           f'{args.num_train} train (seed 0), {args.num_val} val (seed 1); '
           f'FCN {args.fcn_epochs} epochs, patch nets {args.patch_epochs}',
@@ -121,14 +126,15 @@ def main():
               flush=True)
         for window in map(int, args.windows.split(',')):
             best, last, seconds, curve = train_model(
-                patch_net(window), train_voc, val, args.patch_epochs, 3e-3)
+                patch_net(window), train_voc, val, args.patch_epochs, 3e-3,
+                args)
             print(f'{name:8s} patch net {window:3d} px   best {best:.3f} last '
                   f'{last:.3f} in {seconds:.0f} s; curve '
                   + ' '.join(f'{m:.2f}' for m in curve), flush=True)
         for variant in args.variants.split(','):
             net = d2lfcn.fcn_resnet18(21, pretrained=False, variant=variant)
             best, last, seconds, curve = train_model(
-                net, train_voc, val, args.fcn_epochs, 1e-3)
+                net, train_voc, val, args.fcn_epochs, 1e-3, args)
             print(f'{name:8s} FCN-{variant:3s}          best {best:.3f} last '
                   f'{last:.3f} in {seconds:.0f} s; curve '
                   + ' '.join(f'{m:.2f}' for m in curve), flush=True)

@@ -40,7 +40,8 @@ RUNS = {
     'bench_sample_designs.py': (['--designs', 'pairs', '--fcn-epochs', '1',
                                  '--patch-epochs', '1', '--windows', '12',
                                  '--variants', '32s', '--num-train', '8',
-                                 '--num-val', '2'],
+                                 '--num-val', '2', '--crop', '64x96',
+                                 '--batch-size', '4'],
                                 [r'pairs\s+colour lookup \d+\^3\s+best '
                                  r'\d\.\d{3}',
                                  r'pairs\s+patch net  12 px\s+best \d\.\d{3}',
