@@ -47,10 +47,10 @@ def predict_colour_lookup(table, image):
 class PatchNet(nn.HybridBlock):
     """A segmentation net that sees only a small window of the image.
 
-    A 4x4 convolution with stride 4, then `num_convs` 3x3 convolutions on
-    that stride-4 map (each with BatchNorm and ReLU), a 1x1 score layer and
-    a fixed bilinear upsampling by 4. Cell j of the stride-4 map covers
-    pixels 4j to 4j + 3 and sees a window of 4 + 8 * num_convs pixels
+    A 4x4 convolution with stride 4, then k = (window - 4) / 8 3x3
+    convolutions on that stride-4 map (each with BatchNorm and ReLU), a 1x1
+    score layer and a fixed bilinear upsampling by 4. Cell j of the stride-4
+    map covers pixels 4j to 4j + 3 and sees a window of 4 + 8k pixels
     around their centre, 4j + 1.5, where the upsampler (the d2l head of
     chapter 4, which centres cell j there) puts its scores. What a window of
     that size shows (colour, texture, a piece of outline) is all it can use:

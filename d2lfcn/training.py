@@ -81,7 +81,8 @@ def average_running_stats(net):
     every device (and equal to what save_parameters writes).
     """
     for param in net.collect_params().values():
-        copies = param.list_data() if param.grad_req == 'null' else []
+        running = param.name.endswith(('running_mean', 'running_var'))
+        copies = param.list_data() if running else []
         if len(copies) > 1:
             mean = nd.add_n(*[c.as_in_context(copies[0].context)
                               for c in copies]) / len(copies)
