@@ -37,29 +37,27 @@ from d2lfcn import sample_data
 from d2lfcn.baselines import patch_net
 
 
-def pairs_design(c):
-    """Family k = (c - 1) // 2 (hue 36k, texture by k's parity); the two
-    classes of a family get shapes 2 (k % 5) and 2 (k % 5) + 1."""
-    k, member = divmod(c - 1, 2)
-    shape = sample_data.SHAPES[2 * (k % 5) + member]
-    return shape, sample_data.TEXTURES[k % 2], 36.0 * k
+def paired_design(shapes):
+    """A class design of ten colour families: family k = (c - 1) // 2 has
+    hue 36k and texture by k's parity, and its two classes get shapes
+    shapes[2 (k % 5)] and shapes[2 (k % 5) + 1]."""
+    def design_of(c):
+        k, member = divmod(c - 1, 2)
+        return (shapes[2 * (k % 5) + member], sample_data.TEXTURES[k % 2],
+                36.0 * k)
+    return design_of
 
 
 SIMILAR = ('ellipse', 'hexagon', 'rectangle', 'diamond', 'triangle', 'star',
            'ring', 'crescent', 'cross', 'L-shape')
+"""Pairs whose two shapes look alike up close (rounded, four corners,
+spiky, curved with a hollow, right angles), so that a small window sees
+even less of what tells them apart."""
 
 
-def similar_pairs_design(c):
-    """As pairs_design, but the two shapes of a family look alike up close
-    (rounded, four corners, spiky, curved with a hollow, right angles), so
-    that a small window sees even less of what tells them apart."""
-    k, member = divmod(c - 1, 2)
-    shape = SIMILAR[2 * (k % 5) + member]
-    return shape, sample_data.TEXTURES[k % 2], 36.0 * k
-
-
-DESIGNS = {'current': sample_data.class_design, 'pairs': pairs_design,
-           'similar': similar_pairs_design}
+DESIGNS = {'current': sample_data.class_design,
+           'pairs': paired_design(sample_data.SHAPES),
+           'similar': paired_design(SIMILAR)}
 
 
 @contextlib.contextmanager
