@@ -10,15 +10,19 @@ on the whole validation images:
 - FCN-32s and FCN-8s with chapter 5's recipe for --fcn-epochs epochs.
 Prints one row per design and model. Not a test.
 
-Designs (class c in 1-20; shape, texture, hue family):
-- current: the dataset as the course ships it (sample_data.class_design):
-  ten shapes, each used by two classes of opposite colour families;
-- pairs: ten colour families with their own texture, each holding two
+Designs (class c in 1-20; shape, texture, hue family, mark):
+- colours: format 3 of the sample set: every class its own colour family
+  and texture, ten shapes, each used by two classes;
+- shapes: ten colour families with their own texture, each holding two
   classes that differ only in shape, so that a window sees the family but
-  only the whole outline tells the pair apart.
-- similar: pairs whose two shapes look alike up close.
+  only the whole outline tells the pair apart;
+- similar: shapes, with pairs whose two shapes look alike up close;
+- marks: the sample set as the course ships it (format 4,
+  sample_data.class_design): ten colour families of two classes that
+  differ only in a small light or dark mark somewhere on the object; any
+  object takes any shape.
 
-    .venv/bin/python bench/bench_sample_designs.py [--designs current,pairs]
+    .venv/bin/python bench/bench_sample_designs.py [--designs marks,shapes]
         [--fcn-epochs 20] [--patch-epochs 20] [--windows 12,20,36]
         [--crop 128x160] [--batch-size 16]
 """
@@ -37,14 +41,25 @@ from d2lfcn import sample_data
 from d2lfcn.baselines import patch_net
 
 
+def colour_design(c):
+    """Format 3 of the sample set: class c has its own colour family (hue
+    18 (c - 1) degrees), TEXTURES[(c - 1) % 2] and SHAPES[(c - 1) % 10];
+    each shape is shared by two classes of opposite colour families."""
+    k = c - 1
+    return sample_data.ClassDesign((sample_data.SHAPES[k % 10],),
+                                   sample_data.TEXTURES[k % 2], 18.0 * k,
+                                   None)
+
+
 def paired_design(shapes):
     """A class design of ten colour families: family k = (c - 1) // 2 has
     hue 36k and texture by k's parity, and its two classes get shapes
-    shapes[2 (k % 5)] and shapes[2 (k % 5) + 1]."""
+    shapes[2 (k % 5)] and shapes[2 (k % 5) + 1] and no mark."""
     def design_of(c):
         k, member = divmod(c - 1, 2)
-        return (shapes[2 * (k % 5) + member], sample_data.TEXTURES[k % 2],
-                36.0 * k)
+        return sample_data.ClassDesign((shapes[2 * (k % 5) + member],),
+                                       sample_data.TEXTURES[k % 2], 36.0 * k,
+                                       None)
     return design_of
 
 
@@ -55,9 +70,10 @@ spiky, curved with a hollow, right angles), so that a small window sees
 even less of what tells them apart."""
 
 
-DESIGNS = {'current': sample_data.class_design,
-           'pairs': paired_design(sample_data.SHAPES),
-           'similar': paired_design(SIMILAR)}
+DESIGNS = {'colours': colour_design,
+           'shapes': paired_design(sample_data.SHAPES),
+           'similar': paired_design(SIMILAR),
+           'marks': sample_data.class_design}
 
 
 @contextlib.contextmanager
@@ -92,7 +108,7 @@ def train_model(net, train_voc, val, epochs, lr, args):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
-    parser.add_argument('--designs', default='current,pairs')
+    parser.add_argument('--designs', default='marks')
     parser.add_argument('--fcn-epochs', type=int, default=20)
     parser.add_argument('--patch-epochs', type=int, default=20)
     parser.add_argument('--windows', default='12,20,36')

@@ -19,6 +19,7 @@ import os
 import shutil
 import time
 from pathlib import Path
+from typing import NamedTuple, Optional
 
 import cv2
 import numpy as np
@@ -30,10 +31,15 @@ from d2lfcn.voc import IGNORE_LABEL, write_label_png
 SHAPES = ('ellipse', 'rectangle', 'triangle', 'diamond', 'star', 'ring',
           'cross', 'hexagon', 'crescent', 'L-shape')
 TEXTURES = ('stripes', 'checks')
-"""Class c (1-20) is drawn as SHAPES[(c-1) % 10], filled with
-TEXTURES[(c-1) % 2] in a light and a dark shade of its own colour family:
-hue 18 * (c-1) degrees, so that neighbouring families differ in texture
-too. Every shape is used by two classes, of opposite colour families."""
+MARKS = ('light', 'dark')
+
+
+class ClassDesign(NamedTuple):
+    """How objects of one class are drawn."""
+    shapes: tuple       # the shapes an object may take (one at random)
+    texture: str        # 'stripes' or 'checks'
+    hue: float          # of its colour family, in degrees
+    mark: Optional[str]     # 'light', 'dark' or None: its one small mark
 
 PHOTOS = ('grace_hopper.jpg', 'coffee.jpg', 'rocket.jpg',
           'gravel.jpg')
@@ -45,14 +51,23 @@ SAMPLE_NUM_TRAIN, SAMPLE_NUM_VAL = 400, 150
 """The sample dataset of the course: DATA_DIR/sample_voc, with 400 train
 and 150 val images."""
 
-FORMAT_VERSION = 3
+FORMAT_VERSION = 4
 _MARKER = 'sample_complete.json'
 
 
 def class_design(c):
-    """(shape, texture, hue in degrees) of class index c in 1-20."""
-    k = c - 1
-    return SHAPES[k % 10], TEXTURES[k % 2], 18.0 * k
+    """The ClassDesign of class index c in 1-20.
+
+    The 20 classes are ten colour families of two classes each, as a cat
+    and a dog share fur: family k = (c - 1) // 2 has hue 36 k degrees and
+    stripes (even k) or checks (odd k). The two classes of a family differ
+    only in one small mark somewhere inside the object, a light or a dark
+    spot (as a face tells a cat from a dog), and any object may take any of
+    the ten shapes. So a window that sees a patch of an object far from its
+    mark learns its family, not its class: the class is decided at the
+    scale of the object."""
+    k, member = divmod(c - 1, 2)
+    return ClassDesign(SHAPES, TEXTURES[k % 2], 36.0 * k, MARKS[member])
 
 
 def _polygon(kind):
@@ -177,7 +192,7 @@ def _background(h, w, rng, photos, hues):
             colour = rng.uniform(0, 255, 3)
         else:                   # a shade of the image's objects or any class
             hue = (rng.choice(hues) if kind < 0.6 and hues
-                   else class_design(1 + int(rng.integers(20)))[2])
+                   else class_design(1 + int(rng.integers(20))).hue)
             colour = _class_colours(hue, rng)[rng.integers(2)]
         img[mask.astype(bool)] = colour
     for _ in range(rng.integers(0, 4)):             # lines
@@ -198,6 +213,35 @@ def _image_size(rng):
     return 250, int(rng.integers(176, 201))
 
 
+MARK_SIZE = 0.16
+"""Radius of an object's mark as a fraction of the object's size (its half
+extent): 5 to 12 pixels."""
+
+
+def _mark_colour(mark, rng):
+    """RGB of a light (near white) or dark (near black) mark."""
+    if mark == 'light':
+        return _hsv_to_rgb(rng.uniform(0, 360), rng.uniform(0, 0.12),
+                           rng.uniform(0.9, 1.0))
+    return _hsv_to_rgb(rng.uniform(0, 360), rng.uniform(0, 0.3),
+                       rng.uniform(0.04, 0.15))
+
+
+def _draw_mark(img, visible, mark, size, rng):
+    """Paint the mark of an object on img: a disc of radius MARK_SIZE * size
+    (smaller if the object is thinner) at a random place of the visible
+    boolean (h, w) mask, at least 2 pixels inside its outline."""
+    dist = cv2.distanceTransform(visible.astype(np.uint8), cv2.DIST_L2, 5)
+    radius = min(MARK_SIZE * size, float(dist.max()) - 2)
+    if radius < 2:
+        return
+    ys, xs = np.nonzero(dist >= radius + 2)
+    i = rng.integers(len(ys))
+    disc = np.zeros(visible.shape, np.uint8)
+    cv2.circle(disc, (int(xs[i]), int(ys[i])), int(round(radius)), 1, -1)
+    img[disc.astype(bool) & visible] = _mark_colour(mark, rng)
+
+
 def make_example(seed, photos=()):
     """One generated example: image (h, w, 3) uint8 and label (h, w) uint8
     (class indices 1-20 on background 0, ignore borders 255)."""
@@ -205,11 +249,12 @@ def make_example(seed, photos=()):
     h, w = _image_size(rng)
     num_objects = rng.choice([1, 2, 3], p=[.4, .35, .25])
     chosen = [int(c) for c in rng.integers(1, 21, num_objects)]
-    img = _background(h, w, rng, photos, [class_design(c)[2] for c in chosen])
+    img = _background(h, w, rng, photos, [class_design(c).hue for c in chosen])
     instances = np.zeros((h, w), np.int32)      # 0 = background, k = object k
-    classes = [0]
+    classes, sizes = [0], [0]
     for k, c in enumerate(chosen, 1):
-        shape, texture, hue = class_design(c)
+        design = class_design(c)
+        shape = design.shapes[rng.integers(len(design.shapes))]
         size = rng.uniform(0.2, 0.38) * min(h, w)
         center = (rng.uniform(0.15, 0.85) * w, rng.uniform(0.15, 0.85) * h)
         angle = rng.uniform(0, 2 * np.pi)
@@ -218,10 +263,16 @@ def make_example(seed, photos=()):
             continue
         shade = rng.uniform(0.85, 1.1) + 0.2 * (
             np.nonzero(mask)[0] / h - 0.5)        # lit from above
-        colours = _class_colours(hue, rng)
-        img[mask] = _texture(texture, mask, colours, rng) * shade[:, None]
-        instances[mask] = k
+        colours = _class_colours(design.hue, rng)
+        img[mask] = _texture(design.texture, mask, colours, rng) \
+            * shade[:, None]
+        instances[mask] = len(classes)
         classes.append(c)
+        sizes.append(size)
+    for k in range(1, len(classes)):    # marks last: where they can be seen
+        mark = class_design(classes[k]).mark
+        if mark is not None:
+            _draw_mark(img, instances == k, mark, sizes[k], rng)
     label = np.array(classes, np.uint8)[instances]
     # VOC's ignore border: pixels within about 2 px of an object outline.
     kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (5, 5))

@@ -80,18 +80,56 @@ def hue_distance(a, b):
     return np.abs((np.asarray(a) - b + 180) % 360 - 180)
 
 
-def test_a_class_is_its_colour_family_with_its_texture_and_shape():
+def test_a_family_shares_colour_and_texture_its_classes_differ_in_a_mark():
     designs = [class_design(c) for c in range(1, 21)]
-    assert len(set(designs)) == 20 and len({d[2] for d in designs}) == 20
-    for c in range(1, 20):          # neighbouring colour families differ
-        assert designs[c - 1][1] != designs[c][1]       # in texture
+    families = designs[0::2]
+    assert len({d.hue for d in families}) == 10
+    for first, second in zip(designs[0::2], designs[1::2]):
+        assert first[:3] == second[:3]                  # shapes, texture, hue
+        assert (first.mark, second.mark) == ('light', 'dark')
+    for k in range(9):              # neighbouring colour families differ
+        assert families[k].texture != families[k + 1].texture
+    assert all(set(d.shapes) == set(sample_data.SHAPES) for d in designs)
     for seed in range(30):
         img, label = make_example([7, seed])
         for c in set(np.unique(label)) - {0, 255}:
             hue, sat = hue_saturation(img[label == c])
             coloured = sat > 0.3
-            assert hue_distance(np.median(hue[coloured]),
-                                class_design(c)[2]) < 12
+            assert hue_distance(circular_mean(hue[coloured]),
+                                class_design(c).hue) < 12
+
+
+def circular_mean(degrees):
+    radians = np.radians(degrees)
+    return np.degrees(np.arctan2(np.sin(radians).mean(),
+                                 np.cos(radians).mean())) % 360
+
+
+def mark_pixels(pixels):
+    """(light, dark): how many of the (n, 3) uint8 pixels have the colour of
+    a light mark (nearly white) and of a dark mark (nearly black)."""
+    import cv2
+    hsv = cv2.cvtColor(pixels.reshape(-1, 1, 3).astype(np.float32) / 255,
+                       cv2.COLOR_RGB2HSV).reshape(-1, 3)
+    light = (hsv[:, 2] > 0.85) & (hsv[:, 1] < 0.25)
+    return int(light.sum()), int((hsv[:, 2] < 0.17).sum())
+
+
+def test_every_object_that_is_not_too_thin_shows_its_own_mark():
+    import cv2
+    checked = 0
+    for seed in range(40):
+        img, label = make_example([9, seed])
+        for c in set(np.unique(label)) - {0, 255}:
+            region = (label == c).astype(np.uint8)
+            if cv2.distanceTransform(region, cv2.DIST_L2, 5).max() < 10:
+                continue                    # too thin for a mark of its own
+            light, dark = mark_pixels(img[label == c])
+            mine, other = ((light, dark) if class_design(c).mark == 'light'
+                           else (dark, light))
+            assert mine >= 12 and other <= mine / 4, (seed, c, light, dark)
+            checked += 1
+    assert checked > 40
 
 
 def test_colour_alone_does_not_tell_object_from_background():
