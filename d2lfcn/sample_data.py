@@ -4,22 +4,23 @@
 and writes them as VOC does (JPEG photos, palette PNG labels, split files),
 so every chapter runs offline and the same code reads the real VOC.
 
-A class is a shape (one of ten) filled with a texture (stripes or checks)
-in a light and a dark shade of its own colour family, so what one receptive
-field of a network sees identifies it: the stand-in, for a network trained
-from random weights, of the ImageNet features the course cannot download.
-It is not a colour lookup: the cluttered backgrounds (gradients, noise,
-patches of real photos) hold plain blobs in the colours of the classes, so
-colour alone does not tell an object from the background. Images are about
-half of VOC's size (about 190 x 250); 1-3 objects overlap in each, and each
-object gets VOC's thin ignore border (255).
+The 20 classes are ten colour families of two classes, as a cat and a
+dog share fur: a family is a texture (stripes or checks) in a light and a
+dark shade of its colour, and its two classes differ only in their shape
+(class_design). What a small window of an object shows names its family;
+only the outline of the whole object names its class, which is what a deep
+network's large receptive field is for. Colour alone names neither: the
+cluttered backgrounds (gradients, noise, patches of real photos) hold plain
+blobs in the colours of the classes. Images are about half of VOC's size
+(about 190 x 250); 1-3 objects overlap in each, and each object gets VOC's
+thin ignore border (255).
 """
 import json
 import os
 import shutil
 import time
 from pathlib import Path
-from typing import NamedTuple, Optional
+from typing import NamedTuple
 
 import cv2
 import numpy as np
@@ -31,15 +32,14 @@ from d2lfcn.voc import IGNORE_LABEL, write_label_png
 SHAPES = ('ellipse', 'rectangle', 'triangle', 'diamond', 'star', 'ring',
           'cross', 'hexagon', 'crescent', 'L-shape')
 TEXTURES = ('stripes', 'checks')
-MARKS = ('light', 'dark')
 
 
 class ClassDesign(NamedTuple):
-    """How objects of one class are drawn."""
-    shapes: tuple       # the shapes an object may take (one at random)
-    texture: str        # 'stripes' or 'checks'
+    """How the objects of one class are drawn."""
+    shape: str          # one of SHAPES
+    texture: str        # one of TEXTURES
     hue: float          # of its colour family, in degrees
-    mark: Optional[str]     # 'light', 'dark' or None: its one small mark
+
 
 PHOTOS = ('grace_hopper.jpg', 'coffee.jpg', 'rocket.jpg',
           'gravel.jpg')
@@ -59,15 +59,15 @@ def class_design(c):
     """The ClassDesign of class index c in 1-20.
 
     The 20 classes are ten colour families of two classes each, as a cat
-    and a dog share fur: family k = (c - 1) // 2 has hue 36 k degrees and
-    stripes (even k) or checks (odd k). The two classes of a family differ
-    only in one small mark somewhere inside the object, a light or a dark
-    spot (as a face tells a cat from a dog), and any object may take any of
-    the ten shapes. So a window that sees a patch of an object far from its
-    mark learns its family, not its class: the class is decided at the
-    scale of the object."""
+    and a dog share fur: family k = (c - 1) // 2 has the hue 36 k degrees
+    and stripes (even k) or checks (odd k), and its two classes differ only
+    in their shape, SHAPES[2 (k % 5)] for the first and SHAPES[2 (k % 5) + 1]
+    for the second. A window that sees a patch of an object learns its
+    family, not its class: the class is decided by the outline of the
+    whole object."""
     k, member = divmod(c - 1, 2)
-    return ClassDesign(SHAPES, TEXTURES[k % 2], 36.0 * k, MARKS[member])
+    return ClassDesign(SHAPES[2 * (k % 5) + member], TEXTURES[k % 2],
+                       36.0 * k)
 
 
 def _polygon(kind):
@@ -213,35 +213,6 @@ def _image_size(rng):
     return 250, int(rng.integers(176, 201))
 
 
-MARK_SIZE = 0.16
-"""Radius of an object's mark as a fraction of the object's size (its half
-extent): 5 to 12 pixels."""
-
-
-def _mark_colour(mark, rng):
-    """RGB of a light (near white) or dark (near black) mark."""
-    if mark == 'light':
-        return _hsv_to_rgb(rng.uniform(0, 360), rng.uniform(0, 0.12),
-                           rng.uniform(0.9, 1.0))
-    return _hsv_to_rgb(rng.uniform(0, 360), rng.uniform(0, 0.3),
-                       rng.uniform(0.04, 0.15))
-
-
-def _draw_mark(img, visible, mark, size, rng):
-    """Paint the mark of an object on img: a disc of radius MARK_SIZE * size
-    (smaller if the object is thinner) at a random place of the visible
-    boolean (h, w) mask, at least 2 pixels inside its outline."""
-    dist = cv2.distanceTransform(visible.astype(np.uint8), cv2.DIST_L2, 5)
-    radius = min(MARK_SIZE * size, float(dist.max()) - 2)
-    if radius < 2:
-        return
-    ys, xs = np.nonzero(dist >= radius + 2)
-    i = rng.integers(len(ys))
-    disc = np.zeros(visible.shape, np.uint8)
-    cv2.circle(disc, (int(xs[i]), int(ys[i])), int(round(radius)), 1, -1)
-    img[disc.astype(bool) & visible] = _mark_colour(mark, rng)
-
-
 def make_example(seed, photos=()):
     """One generated example: image (h, w, 3) uint8 and label (h, w) uint8
     (class indices 1-20 on background 0, ignore borders 255)."""
@@ -251,14 +222,13 @@ def make_example(seed, photos=()):
     chosen = [int(c) for c in rng.integers(1, 21, num_objects)]
     img = _background(h, w, rng, photos, [class_design(c).hue for c in chosen])
     instances = np.zeros((h, w), np.int32)      # 0 = background, k = object k
-    classes, sizes = [0], [0]
-    for k, c in enumerate(chosen, 1):
+    classes = [0]
+    for c in chosen:
         design = class_design(c)
-        shape = design.shapes[rng.integers(len(design.shapes))]
         size = rng.uniform(0.2, 0.38) * min(h, w)
         center = (rng.uniform(0.15, 0.85) * w, rng.uniform(0.15, 0.85) * h)
-        angle = rng.uniform(0, 2 * np.pi)
-        mask = _shape_mask(shape, h, w, center, size, angle)
+        angle = rng.uniform(-0.2, 0.2)             # upright, as in photos
+        mask = _shape_mask(design.shape, h, w, center, size, angle)
         if not mask.any():
             continue
         shade = rng.uniform(0.85, 1.1) + 0.2 * (
@@ -268,11 +238,6 @@ def make_example(seed, photos=()):
             * shade[:, None]
         instances[mask] = len(classes)
         classes.append(c)
-        sizes.append(size)
-    for k in range(1, len(classes)):    # marks last: where they can be seen
-        mark = class_design(classes[k]).mark
-        if mark is not None:
-            _draw_mark(img, instances == k, mark, sizes[k], rng)
     label = np.array(classes, np.uint8)[instances]
     # VOC's ignore border: pixels within about 2 px of an object outline.
     kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (5, 5))

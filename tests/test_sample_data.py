@@ -80,16 +80,16 @@ def hue_distance(a, b):
     return np.abs((np.asarray(a) - b + 180) % 360 - 180)
 
 
-def test_a_family_shares_colour_and_texture_its_classes_differ_in_a_mark():
+def test_a_family_shares_colour_and_texture_its_classes_differ_in_shape():
     designs = [class_design(c) for c in range(1, 21)]
     families = designs[0::2]
     assert len({d.hue for d in families}) == 10
     for first, second in zip(designs[0::2], designs[1::2]):
-        assert first[:3] == second[:3]                  # shapes, texture, hue
-        assert (first.mark, second.mark) == ('light', 'dark')
+        assert first[1:] == second[1:]                  # texture, hue
+        assert first.shape != second.shape
     for k in range(9):              # neighbouring colour families differ
         assert families[k].texture != families[k + 1].texture
-    assert all(set(d.shapes) == set(sample_data.SHAPES) for d in designs)
+    assert {d.shape for d in designs} == set(sample_data.SHAPES)
     for seed in range(30):
         img, label = make_example([7, seed])
         for c in set(np.unique(label)) - {0, 255}:
@@ -105,31 +105,41 @@ def circular_mean(degrees):
                                  np.cos(radians).mean())) % 360
 
 
-def mark_pixels(pixels):
-    """(light, dark): how many of the (n, 3) uint8 pixels have the colour of
-    a light mark (nearly white) and of a dark mark (nearly black)."""
+@pytest.mark.parametrize('shape', sample_data.SHAPES)
+def test_each_shape_has_its_own_outline(shape):
+    """A ring has a hole; a star, a cross, a crescent and an L are far from
+    convex; the others are convex, whatever the angle."""
     import cv2
-    hsv = cv2.cvtColor(pixels.reshape(-1, 1, 3).astype(np.float32) / 255,
-                       cv2.COLOR_RGB2HSV).reshape(-1, 3)
-    light = (hsv[:, 2] > 0.85) & (hsv[:, 1] < 0.25)
-    return int(light.sum()), int((hsv[:, 2] < 0.17).sum())
+    for angle in np.linspace(0, 2 * np.pi, 7):
+        mask = sample_data._shape_mask(shape, 200, 200, (100, 100), 60,
+                                       angle).astype(np.uint8)
+        contours, hierarchy = cv2.findContours(mask, cv2.RETR_CCOMP,
+                                               cv2.CHAIN_APPROX_SIMPLE)
+        outer = max(contours, key=cv2.contourArea)
+        solidity = cv2.contourArea(outer) / cv2.contourArea(
+            cv2.convexHull(outer))
+        holes = int((hierarchy[0][:, 3] >= 0).sum())
+        assert holes == (shape == 'ring')
+        if shape in ('star', 'cross', 'crescent', 'L-shape'):
+            assert solidity < 0.8, (angle, solidity)
+        elif shape != 'ring':
+            assert solidity > 0.95, (angle, solidity)
 
 
-def test_every_object_that_is_not_too_thin_shows_its_own_mark():
-    import cv2
-    checked = 0
-    for seed in range(40):
-        img, label = make_example([9, seed])
+def test_an_object_is_drawn_with_the_shape_of_its_class(monkeypatch):
+    drawn = []
+    original = sample_data._shape_mask
+
+    def recording(kind, *args):
+        drawn.append(kind)
+        return original(kind, *args)
+
+    monkeypatch.setattr(sample_data, '_shape_mask', recording)
+    for seed in range(20):
+        drawn.clear()
+        _, label = make_example([10, seed])
         for c in set(np.unique(label)) - {0, 255}:
-            region = (label == c).astype(np.uint8)
-            if cv2.distanceTransform(region, cv2.DIST_L2, 5).max() < 10:
-                continue                    # too thin for a mark of its own
-            light, dark = mark_pixels(img[label == c])
-            mine, other = ((light, dark) if class_design(c).mark == 'light'
-                           else (dark, light))
-            assert mine >= 12 and other <= mine / 4, (seed, c, light, dark)
-            checked += 1
-    assert checked > 40
+            assert class_design(c).shape in drawn
 
 
 def test_colour_alone_does_not_tell_object_from_background():
