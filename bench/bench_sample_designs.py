@@ -10,17 +10,20 @@ on the whole validation images:
 - FCN-32s and FCN-8s with chapter 5's recipe for --fcn-epochs epochs.
 Prints one row per design and model. Not a test.
 
-Designs (class c in 1-20; shape, texture, hue family, mark):
-- colours: format 3 of the sample set: every class its own colour family
-  and texture, ten shapes, each used by two classes;
+Designs (class c in 1-20: shape, texture, colour family). Every object is
+drawn upright (within 11 degrees), as sample_data draws them since format 4:
 - shapes: the sample set as the course ships it (format 4,
   sample_data.class_design): ten colour families with their own texture,
   each holding two classes that differ only in shape, so that a window sees
   the family but only the outline tells the pair apart;
+- colours: the classes of format 3: every class its own colour family and
+  texture, ten shapes, each used by two classes;
 - similar: shapes, with pairs whose two shapes look alike up close.
-A fifth design, marks (the two classes of a family differ only in a small
-light or dark mark; any object any shape), was measured at commit 7b0aadc,
-whose sample_data.py draws it.
+Three more were measured with earlier code, which drew objects at any angle:
+format 3 itself and the shapes design at any angle (commit 0a6ce44, its
+--designs current,pairs), and marks, in which the two classes of a family
+differ only in a small light or dark mark and any object takes any shape
+(commit 7b0aadc, --designs marks).
 
     .venv/bin/python bench/bench_sample_designs.py [--designs shapes,colours]
         [--fcn-epochs 20] [--patch-epochs 20] [--windows 12,20,36]
