@@ -11,9 +11,10 @@ dark shade of its colour, and its two classes differ only in their shape
 only the outline of the whole object names its class, which is what a deep
 network's large receptive field is for. Colour alone names neither: the
 cluttered backgrounds (gradients, noise, patches of real photos) hold plain
-blobs in the colours of the classes. Images are about half of VOC's size
-(about 190 x 250); 1-3 objects overlap in each, and each object gets VOC's
-thin ignore border (255).
+blobs in the colours of the classes. Objects stand upright (turned by at
+most 11 degrees), as in photos. Images are about half of VOC's size (about
+190 x 250); 1-3 objects overlap in each, and each object gets VOC's thin
+ignore border (255).
 """
 import json
 import os
