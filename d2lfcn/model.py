@@ -220,6 +220,44 @@ def fcn_resnet18(num_classes=21, pretrained=True, variant='32s', weights=None,
     return net
 
 
+def finer_fcn(coarse, variant, devices=None):
+    """A finer FCN that starts from a trained coarser one, as the paper
+    trained FCN-16s from FCN-32s and FCN-8s from FCN-16s.
+
+    coarse: an FCN ('32s' or '16s'); variant: a finer one ('16s' or '8s').
+    The new net has coarse's head design, number of classes and kind of
+    final upsampler; it takes over every parameter the two share (the
+    backbone, its BatchNorm statistics, score32 and, from an FCN-16s, score16
+    and up32to16), while its new skip scores start at zero and its new
+    upsamplers bilinear. With the aligned head a chain of bilinear
+    upsamplings is one bilinear upsampling, so at step 0 the finer net
+    predicts what coarse predicts (the same scores, up to rounding): on
+    images whose sides are multiples of 32 everywhere; on other sizes
+    everywhere but a band of up to 14 pixels along the bottom and right
+    edges, where a 2x-upsampled map was cut to the size of the finer map
+    before the next upsampling (measured on sizes 65-191 x 70-257).
+    devices: where the new net lives (default: coarse's devices).
+    """
+    if not isinstance(coarse, FCN):
+        raise TypeError(f'coarse must be an FCN (fcn_resnet18), got '
+                        f'{type(coarse).__name__}')
+    if variant not in VARIANTS or \
+            VARIANTS.index(variant) <= VARIANTS.index(coarse.variant):
+        finer = VARIANTS[VARIANTS.index(coarse.variant) + 1:]
+        raise ValueError(f'variant must be finer than the FCN-{coarse.variant} '
+                         f'it starts from: one of {finer or "none"}, got '
+                         f'{variant!r}')
+    old = coarse._collect_params_with_prefix()
+    devices = validate.devices(devices or old['score32.weight'].list_ctx())
+    net = fcn_resnet18(coarse.num_classes, pretrained=False, variant=variant,
+                       devices=devices, head=coarse.head_design,
+                       learn_final_upsampling=coarse.learn_final_upsampling)
+    for name, param in net._collect_params_with_prefix().items():
+        if name in old and not name.startswith('up_final'):
+            param.set_data(old[name].data(old[name].list_ctx()[0]))
+    return net
+
+
 def pretrained_backbone_file(root=None):
     """Path of the cached ImageNet weights of ResNet-18 v2, or None.
 

@@ -282,3 +282,64 @@ def test_the_final_upsampler_is_fixed_unless_asked_and_does_not_train():
     assert np.array_equal(net.up_final.weight.data().asnumpy(),
                           before.asnumpy())
     assert not np.array_equal(net.score32.weight.data().asnumpy(), 0)
+
+
+def _trained_a_little(variant, seed=0):
+    """An FCN whose every parameter differs from a fresh one: random
+    weights, a step of Adam, and BatchNorm statistics of a batch."""
+    mx.random.seed(seed)
+    net = fcn_resnet18(5, pretrained=False, variant=variant)
+    for param in net.collect_params().values():
+        if param.grad_req != 'null' and 'up' not in param.name:
+            param.set_data(param.data() + 0.01 * nd.random.normal(
+                shape=param.shape))
+    trainer = gluon.Trainer(net.collect_params(), 'adam',
+                            {'learning_rate': 0.01})
+    x = nd.random.normal(shape=(2, 3, 70, 90))
+    y = nd.array(np.random.default_rng(seed).integers(0, 5, (2, 70, 90)))
+    with mx.autograd.record():
+        loss = d2lfcn.SegmentationLoss()(net(x), y)
+    loss.backward()
+    trainer.step(2)
+    return net
+
+
+@pytest.mark.parametrize('coarse_variant, variant',
+                         [('32s', '16s'), ('16s', '8s'), ('32s', '8s')])
+def test_a_finer_net_starts_with_the_coarser_nets_predictions(coarse_variant,
+                                                              variant):
+    coarse = _trained_a_little(coarse_variant)
+    finer = d2lfcn.finer_fcn(coarse, variant)
+    assert finer.variant == variant and finer.num_classes == 5
+    assert not finer.learn_final_upsampling
+    for shape, band in (((96, 128), 0), ((83, 117), 16)):
+        x = nd.random.normal(shape=(1, 3) + shape)
+        before, after = coarse(x).asnumpy(), finer(x).asnumpy()
+        assert before.shape == after.shape
+        inside = (slice(None), slice(None), slice(0, shape[0] - band),
+                  slice(0, shape[1] - band))
+        # the same scores up to rounding (they are large: random weights)
+        gap = np.abs(after[inside] - before[inside]).max()
+        assert gap <= 1e-5 * np.abs(before).max(), (shape, gap)
+    # the new skip scores start at zero; what was learned is taken over
+    newest = getattr(finer, 'score' + variant[:-1])
+    assert newest.weight.data().abs().sum().asscalar() == 0
+    assert np.array_equal(finer.score32.weight.data().asnumpy(),
+                          coarse.score32.weight.data().asnumpy())
+
+
+def test_a_finer_net_is_a_copy_that_trains_on_its_own():
+    coarse = _trained_a_little('32s')
+    finer = d2lfcn.finer_fcn(coarse, '16s')
+    kept = coarse.score32.weight.data().asnumpy()
+    finer.score32.weight.set_data(finer.score32.weight.data() + 1)
+    assert np.array_equal(coarse.score32.weight.data().asnumpy(), kept)
+
+
+@pytest.mark.parametrize('variant', ['32s', '16s', 'x'])
+def test_a_finer_net_must_be_finer(variant):
+    coarse = fcn_resnet18(5, pretrained=False, variant='16s')
+    with pytest.raises(ValueError, match="one of \\('8s',\\)"):
+        d2lfcn.finer_fcn(coarse, variant)
+    with pytest.raises(TypeError, match='must be an FCN'):
+        d2lfcn.finer_fcn(vision.resnet18_v2(), '16s')
