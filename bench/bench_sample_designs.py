@@ -57,7 +57,7 @@ def paired_design(shapes):
     """A class design of ten colour families: family k = (c - 1) // 2 has
     hue 36k and texture by k's parity, and its two classes get shapes
     shapes[2 (k % 5)] and shapes[2 (k % 5) + 1] (with sample_data.SHAPES,
-    the course's set: sample_data.class_design)."""
+    this is sample_data.class_design, the course's set)."""
     def design_of(c):
         k, member = divmod(c - 1, 2)
         return sample_data.ClassDesign(shapes[2 * (k % 5) + member],
@@ -73,7 +73,7 @@ even less of what tells them apart."""
 
 
 DESIGNS = {'colours': colour_design,
-           'shapes': paired_design(sample_data.SHAPES),
+           'shapes': sample_data.class_design,
            'similar': paired_design(SIMILAR)}
 
 
