@@ -247,6 +247,8 @@ def finer_fcn(coarse, variant, devices=None):
         raise ValueError(f'variant must be finer than the FCN-{coarse.variant} '
                          f'it starts from: one of {finer or "none"}, got '
                          f'{variant!r}')
+    # structural names ('score32.weight'), as save_parameters writes them:
+    # the same in both nets, unlike the instance-numbered Parameter names
     old = coarse._collect_params_with_prefix()
     devices = validate.devices(devices or old['score32.weight'].list_ctx())
     net = fcn_resnet18(coarse.num_classes, pretrained=False, variant=variant,
