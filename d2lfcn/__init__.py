@@ -49,7 +49,7 @@ from d2lfcn.exercises import (check_crop_coverage,  # noqa: E402
 
 # Chapters 4-6: the model, training with metrics, prediction
 from d2lfcn.model import (FCN, bilinear_upsampler, fcn_resnet18,  # noqa: E402
-                          finer_fcn)
+                          fcn_like, finer_fcn)
 from d2lfcn.metrics import SegMetric  # noqa: E402
 from d2lfcn.devices import try_all_gpus, try_gpu  # noqa: E402
 from d2lfcn.training import (SegmentationLoss, evaluate,  # noqa: E402

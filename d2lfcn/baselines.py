@@ -6,6 +6,9 @@ The patch net sees a small window (tens of pixels) of the image. An FCN
 must do far better than both, or the dataset is solved by colour, or by
 texture and local shape, and says nothing about what FCN's depth is for.
 """
+import contextlib
+import io
+
 import mxnet as mx
 import numpy as np
 from mxnet import init, nd
@@ -13,6 +16,7 @@ from mxnet.gluon import nn
 
 from d2lfcn import validate
 from d2lfcn.model import bilinear_upsampler
+from d2lfcn.training import SegmentationLoss, poly_trainer, train
 
 
 def _cells(image, bins):
@@ -92,3 +96,24 @@ def patch_net(window=20, num_classes=21, channels=32, devices=None):
     net.initialize(init.Xavier(), ctx=devices)
     net(nd.zeros((1, 3, 8, 8), ctx=devices[0]))
     return net
+
+
+def train_patch_net(window, train_iter, val_data, devices, num_epochs,
+                    checkpoint_dir=None):
+    """Train patch_net(window) with chapter 5's recipe: seed 0, the FCN loss
+    and loop, Adam with the poly schedule from 3e-3 (the rate that suits
+    these small nets). val_data is scored after every epoch. With a
+    checkpoint_dir the run is saved there and a finished run is reused
+    (resume=True). Returns (net, history); history[k]['val_mean_iou'] is
+    the validation mean IoU after epoch k + 1."""
+    mx.random.seed(0)
+    np.random.seed(0)
+    net = patch_net(window, devices=devices)
+    trainer = poly_trainer(net.collect_params(), 3e-3,
+                           num_epochs * len(train_iter))
+    with contextlib.redirect_stdout(io.StringIO()):    # a line per epoch
+        history = train(net, train_iter, val_data, SegmentationLoss(),
+                        trainer, num_epochs, devices, plot=False,
+                        checkpoint_dir=checkpoint_dir,
+                        resume=checkpoint_dir is not None)
+    return net, history

@@ -220,23 +220,50 @@ def fcn_resnet18(num_classes=21, pretrained=True, variant='32s', weights=None,
     return net
 
 
+def fcn_like(source, variant=None, head=None, learn_final_upsampling=None,
+             devices=None):
+    """A new FCN that takes over every parameter it shares with `source`.
+
+    source: an FCN (fcn_resnet18). variant, head and learn_final_upsampling
+    default to source's; devices to source's devices. A parameter is shared
+    when both nets have it under the same structural name ('score32.weight',
+    as save_parameters writes it) with the same shape: the backbone, its
+    BatchNorm statistics and score32 always, the skip layers the two have in
+    common, and an upsampler only where its factor and design are the same.
+    The others start as fcn_resnet18 starts them (skip scores at zero,
+    upsamplers bilinear). With no changes this is a copy of source.
+    """
+    if not isinstance(source, FCN):
+        raise TypeError(f'source must be an FCN (fcn_resnet18), got '
+                        f'{type(source).__name__}')
+    # structural names, the same in both nets, unlike the instance-numbered
+    # Parameter names ('fcn3_conv0_weight')
+    old = source._collect_params_with_prefix()
+    devices = validate.devices(devices or old['score32.weight'].list_ctx())
+    net = fcn_resnet18(
+        source.num_classes, pretrained=False,
+        variant=source.variant if variant is None else variant,
+        devices=devices, head=source.head_design if head is None else head,
+        learn_final_upsampling=(source.learn_final_upsampling
+                                if learn_final_upsampling is None
+                                else learn_final_upsampling))
+    for name, param in net._collect_params_with_prefix().items():
+        if name in old and old[name].shape == param.shape:
+            param.set_data(old[name].data(old[name].list_ctx()[0]))
+    return net
+
+
 def finer_fcn(coarse, variant, devices=None):
     """A finer FCN that starts from a trained coarser one, as the paper
-    trained FCN-16s from FCN-32s and FCN-8s from FCN-16s.
-
-    coarse: an FCN ('32s' or '16s'); variant: a finer one ('16s' or '8s').
-    The new net has coarse's head design, number of classes and kind of
-    final upsampler; it takes over every parameter the two share (the
-    backbone, its BatchNorm statistics, score32 and, from an FCN-16s, score16
-    and up32to16), while its new skip scores start at zero and its new
-    upsamplers bilinear. With the aligned head a chain of bilinear
-    upsamplings is one bilinear upsampling, so at step 0 the finer net
-    predicts what coarse predicts (the same scores, up to rounding): on
-    images whose sides are multiples of 32 everywhere; on other sizes
+    trained FCN-16s from FCN-32s and FCN-8s from FCN-16s: fcn_like(coarse,
+    variant), with variant ('16s' or '8s') finer than coarse's. Its new skip
+    scores start at zero and its new upsamplers bilinear; with the aligned
+    head a chain of bilinear upsamplings is one bilinear upsampling, so at
+    step 0 it predicts what coarse predicts (the same scores, up to
+    rounding): everywhere on images whose sides are multiples of 32, else
     everywhere but a band of up to 14 pixels along the bottom and right
     edges, where a 2x-upsampled map was cut to the size of the finer map
-    before the next upsampling (measured on sizes 65-191 x 70-257).
-    devices: where the new net lives (default: coarse's devices).
+    (measured on sizes 65-191 x 70-257).
     """
     if not isinstance(coarse, FCN):
         raise TypeError(f'coarse must be an FCN (fcn_resnet18), got '
@@ -247,17 +274,7 @@ def finer_fcn(coarse, variant, devices=None):
         raise ValueError(f'variant must be finer than the FCN-{coarse.variant} '
                          f'it starts from: one of {finer or "none"}, got '
                          f'{variant!r}')
-    # structural names ('score32.weight'), as save_parameters writes them:
-    # the same in both nets, unlike the instance-numbered Parameter names
-    old = coarse._collect_params_with_prefix()
-    devices = validate.devices(devices or old['score32.weight'].list_ctx())
-    net = fcn_resnet18(coarse.num_classes, pretrained=False, variant=variant,
-                       devices=devices, head=coarse.head_design,
-                       learn_final_upsampling=coarse.learn_final_upsampling)
-    for name, param in net._collect_params_with_prefix().items():
-        if name in old and not name.startswith('up_final'):
-            param.set_data(old[name].data(old[name].list_ctx()[0]))
-    return net
+    return fcn_like(coarse, variant, devices=devices)
 
 
 def pretrained_backbone_file(root=None):

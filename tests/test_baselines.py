@@ -6,7 +6,7 @@ import pytest
 from mxnet import gluon, nd
 
 from conftest import toy_segmentation
-from d2lfcn.baselines import patch_net
+from d2lfcn.baselines import patch_net, train_patch_net
 from d2lfcn.training import SegmentationLoss, poly_trainer, train
 
 
@@ -57,3 +57,16 @@ def test_patch_net_learns_with_the_course_loop():
                     SegmentationLoss(), trainer, 4, [mx.cpu()], plot=False)
     assert history[-1]['train_loss'] < 0.6 * history[0]['train_loss']
     assert history[-1]['val_mean_iou'] > 0.5
+
+
+def test_a_trained_patch_net_is_reused_from_its_folder(tmp_path):
+    data = gluon.data.DataLoader(toy_segmentation(8, 40, 48), 4)
+    val = toy_segmentation(2, 40, 48, seed=1)
+    net, history = train_patch_net(12, data, val, [mx.cpu()], 2,
+                                   checkpoint_dir=tmp_path / 'patch')
+    assert [h['epoch'] for h in history] == [1, 2]
+    again, reused = train_patch_net(12, data, val, [mx.cpu()], 2,
+                                    checkpoint_dir=tmp_path / 'patch')
+    assert reused == history      # read back, not trained again
+    x = nd.random.normal(shape=(1, 3, 40, 48))
+    assert np.array_equal(again(x).asnumpy(), net(x).asnumpy())

@@ -343,3 +343,31 @@ def test_a_finer_net_must_be_finer(variant):
         d2lfcn.finer_fcn(coarse, variant)
     with pytest.raises(TypeError, match='must be an FCN'):
         d2lfcn.finer_fcn(vision.resnet18_v2(), '16s')
+
+
+@pytest.mark.parametrize('learn', [False, True])
+def test_a_net_like_another_is_a_copy_of_it(learn):
+    source = _trained_a_little('16s')
+    if learn:   # a learned final upsampler is copied too when it fits
+        source = d2lfcn.fcn_like(source, learn_final_upsampling=True)
+        source.up_final.weight.set_data(source.up_final.weight.data() * 1.5)
+    copy = d2lfcn.fcn_like(source)
+    assert (copy.variant, copy.head_design, copy.learn_final_upsampling) == \
+        (source.variant, source.head_design, source.learn_final_upsampling)
+    x = nd.random.normal(shape=(1, 3, 83, 117))
+    assert np.array_equal(copy(x).asnumpy(), source(x).asnumpy())
+
+
+def test_a_net_like_another_with_another_head_keeps_only_what_fits():
+    source = _trained_a_little('32s')
+    other = d2lfcn.fcn_like(source, head='d2l')
+    assert other.head_design == 'd2l'
+    assert np.array_equal(other.score32.weight.data().asnumpy(),
+                          source.score32.weight.data().asnumpy())
+    fresh = fcn_resnet18(5, pretrained=False, head='d2l')
+    # the d2l head's upsampler has another kernel size: its own, bilinear
+    assert other.up_final.weight.shape != source.up_final.weight.shape
+    assert np.array_equal(other.up_final.weight.data().asnumpy(),
+                          fresh.up_final.weight.data().asnumpy())
+    with pytest.raises(TypeError, match='must be an FCN'):
+        d2lfcn.fcn_like(vision.resnet18_v2())

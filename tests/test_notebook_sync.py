@@ -36,7 +36,7 @@ NOT_WRITTEN_OUT = {
     'd2lfcn/data.py': {'VOCWholeImages', 'denormalize_image', 'load_data_voc',
                        'random_scale', 'RGB_MEAN', 'RGB_STD'},
     'd2lfcn/model.py': {'BilinearUpsampling', 'FCN', 'fcn_resnet18',
-                        'finer_fcn', 'pretrained_backbone_file', 'HEADS',
+                        'finer_fcn', 'fcn_like', 'pretrained_backbone_file', 'HEADS',
                         'PRETRAINED_NAME', 'VARIANTS'},
     'd2lfcn/training.py': {'average_running_stats', 'evaluate',
                            'poly_trainer', 'train'},
