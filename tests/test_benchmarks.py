@@ -83,8 +83,9 @@ def test_bench_runs_and_prints_its_figures(script, tmp_path):
             f'{script} did not print {pattern!r}:\n{proc.stdout[-3000:]}'
 
 
-def test_the_set_up_timer_is_valid_shell():
-    # it clones the repository and runs make test itself, so here it is
-    # only parsed, not run
-    subprocess.run(['bash', '-n', str(BENCH / 'setup_and_test_time.sh')],
-                   check=True)
+@pytest.mark.parametrize('script', ['setup_and_test_time.sh',
+                                    'chapter_time.sh'])
+def test_the_timers_are_valid_shell(script):
+    # they clone the repository and run make test or whole chapters, so
+    # here they are only parsed, not run
+    subprocess.run(['bash', '-n', str(BENCH / script)], check=True)
