@@ -65,5 +65,7 @@ from d2lfcn.exercises import (check_pad_predict,  # noqa: E402
 from d2lfcn.exercises import check_cell_position, check_fuse_skip  # noqa: E402
 from d2lfcn.exercises import (check_receptive_field,  # noqa: E402
                               check_head_for, check_tent_centre)
+from d2lfcn.exercises import (check_fcn_sizes,  # noqa: E402
+                              check_head_parameters)
 from d2lfcn.exercises import (check_loss_scales,  # noqa: E402
                               check_newest_checkpoint)

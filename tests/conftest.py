@@ -5,7 +5,7 @@ from pathlib import Path
 import nbformat
 
 ROOT = Path(__file__).resolve().parent.parent
-NOTEBOOKS = sorted((ROOT / 'notebooks').glob('[0-9][0-9]_*.ipynb'))
+NOTEBOOKS = sorted((ROOT / 'notebooks').glob('[0-9][0-9]*_*.ipynb'))
 sys.path.insert(0, str(Path(__file__).parent))
 
 

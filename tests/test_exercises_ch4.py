@@ -1,4 +1,4 @@
-"""The chapter 4 checkers accept right answers, reject typical wrong ones
+"""The chapter 4 and 4b checkers accept right answers, reject typical wrong ones
 with a message that says what is wrong, and treat the student stub as
 'not solved yet'."""
 
@@ -35,7 +35,45 @@ def tent_centre(j, layers):
     return position
 
 
+def fcn_sizes(height, width):
+    rows, cols = -(-height // 32), -(-width // 32)
+    return (rows, cols), (32 * rows, 32 * cols)
+
+
+def head_parameters(num_classes, scale, learnable):
+    kernel = 2 * scale - 1
+    pairs = num_classes * num_classes if learnable else num_classes
+    return 512 * num_classes + num_classes, pairs * kernel ** 2
+
+
 # ---- typical wrong answers ------------------------------------------------
+
+def sizes_rounded_down(height, width):
+    rows, cols = height // 32, width // 32
+    return (rows, cols), (32 * rows, 32 * cols)
+
+
+def sizes_cropped(height, width):
+    return fcn_sizes(height, width)[0], (height, width)
+
+
+def parameters_without_bias(num_classes, scale, learnable):
+    score, up = head_parameters(num_classes, scale, learnable)
+    return score - num_classes, up
+
+
+def parameters_d2l_kernel(num_classes, scale, learnable):
+    pairs = num_classes * num_classes if learnable else num_classes
+    return 512 * num_classes + num_classes, pairs * (2 * scale) ** 2
+
+
+def parameters_learnable_as_fixed(num_classes, scale, learnable):
+    return head_parameters(num_classes, scale, False)
+
+
+def parameters_fixed_as_learnable(num_classes, scale, learnable):
+    return head_parameters(num_classes, scale, True)
+
 
 def receptive_field_kernel_in_pixels(layers):
     field, jump, centre = 1, 1, 0.0
@@ -140,6 +178,13 @@ def tent_centre_block_centre(j, layers):
 
 
 CHECKERS = {
+    'check_fcn_sizes': (
+        fcn_sizes, [sizes_rounded_down, sizes_cropped,
+                    lambda h, w: (h, w)]),
+    'check_head_parameters': (
+        head_parameters, [parameters_without_bias, parameters_d2l_kernel,
+                          parameters_learnable_as_fixed,
+                          parameters_fixed_as_learnable]),
     'check_receptive_field': (
         receptive_field, [receptive_field_kernel_in_pixels,
                           receptive_field_new_jump,
@@ -182,7 +227,7 @@ def test_the_receptive_field_walk_agrees_with_the_recurrences():
     give the chapter's numbers: ResNet-18's stages see 43, 99, 211, 435
     pixels centred on 0; VGG-16 with pad 100 centres fc6's cell 0 on 12.5,
     which with the 64-tap upsampling (tent on 31.5) is the 19-pixel crop."""
-    from d2lfcn.exercises.ch04 import (_receptive_field_brute_force,
+    from d2lfcn.exercises.ch04b import (_receptive_field_brute_force,
                                   _resnet18_layers, _vgg16_fc6_layers)
     for stages, field in zip((1, 2, 3, 4), (43, 99, 211, 435)):
         layers = _resnet18_layers(stages)
@@ -243,7 +288,7 @@ def test_tent_centre_mistakes_get_their_diagnosis(wrong, phrases):
 def test_the_checker_measures_the_real_layers():
     """The expected centres come from running the layers; they agree with
     the chapter's formula s*j + (k - 1)/2 - p, layer after layer."""
-    from d2lfcn.exercises.ch04 import _tent_centre_measured
+    from d2lfcn.exercises.ch04b import _tent_centre_measured
     for j, layers in ((3, [(64, 32, 16)]), (3, [(63, 32, 31)]),
                       (0, [(64, 32, 0)]), (2, [(4, 2, 1), (32, 16, 8)]),
                       (1, [(4, 2, 1), (4, 2, 1), (16, 8, 4)])):
@@ -258,3 +303,18 @@ def test_the_reference_answers_match_the_chapter():
     assert tent_centre(0, [(64, 32, 16)]) == 15.5
     assert tent_centre(0, [(63, 32, 31)]) == 0
     assert tent_centre(0, [(64, 32, 0)]) == 31.5
+
+
+@pytest.mark.parametrize('wrong, phrase', [
+    (sizes_rounded_down, 'rounds up, so a side of n pixels gives ceil'),
+    (sizes_cropped, 'the crop to the image size comes after it'),
+    (lambda h, w: (h, w), 'expected ((rows, cols), (up_rows, up_cols))'),
+    (parameters_without_bias, 'a bias per class too'),
+    (parameters_d2l_kernel, 'kernels of 2s - 1 = 63 taps'),
+    (parameters_learnable_as_fixed, 'every class to every class'),
+    (parameters_fixed_as_learnable, 'one filter per class (a depthwise')])
+def test_size_and_parameter_mistakes_get_their_diagnosis(wrong, phrase):
+    checker = (d2lfcn.check_fcn_sizes if 'sizes' in wrong.__name__ or
+               wrong.__name__ == '<lambda>' else d2lfcn.check_head_parameters)
+    text = repr(checker(wrong))
+    assert phrase in text, text

@@ -60,6 +60,12 @@ def per_class_iou(confusion):
     return hits / np.maximum(n.sum(axis=0) + n.sum(axis=1) - hits, 1)
 
 
+def mean_iou_with_nan(confusion):           # 0/0 left in the mean
+    n = np.asarray(confusion, dtype=float)
+    hits = np.diag(n)
+    return (hits / (n.sum(0) + n.sum(1) - hits)).mean()
+
+
 def loss_over_all_pixels(scores, labels):
     valid = labels != 255
     return masked_pixel_loss(scores, labels) * valid.mean(axis=(1, 2))
@@ -85,7 +91,7 @@ def loss_without_log_sum_exp(scores, labels):
 CHECKERS = {
     'check_mean_iou': (
         mean_iou, [mean_iou_absent_as_zero, mean_iou_labelled_classes_only,
-                   mean_class_accuracy, per_class_iou]),
+                   mean_class_accuracy, per_class_iou, mean_iou_with_nan]),
     'check_masked_pixel_loss': (
         masked_pixel_loss, [loss_over_all_pixels, loss_ignore_as_background,
                             loss_batch_mean, loss_without_log_sum_exp]),
@@ -98,6 +104,7 @@ CHECKERS = {
      'predicted but not in the labels'),
     ('check_mean_iou', mean_class_accuracy, 'mean class accuracy'),
     ('check_mean_iou', per_class_iou, 'expected one number'),
+    ('check_mean_iou', mean_iou_with_nan, 'has IoU 0/0 = nan'),
     ('check_masked_pixel_loss', loss_over_all_pixels, 'divided by all pixels'),
     ('check_masked_pixel_loss', loss_ignore_as_background, 'as background'),
     ('check_masked_pixel_loss', loss_batch_mean, 'one loss per image'),

@@ -8,6 +8,7 @@ from conftest import NOTEBOOKS, read_notebook
 CHAPTERS = ['01_transposed_convolution.ipynb',
             '02_upsampling_and_bilinear_kernel.ipynb',
             '03_semantic_segmentation_data.ipynb', '04_fcn_model.ipynb',
+            '04b_where_scores_land.ipynb',
             '05_training.ipynb', '06_prediction.ipynb',
             '07_fcn16s_fcn8s_and_experiments.ipynb',
             '08_engineering_notes.ipynb']
@@ -73,7 +74,7 @@ def test_exercises_follow_the_course_format(path):
     start = [s.strip() for s in sources].index('## Exercises')
     tail = nb.cells[start + 1:]
     titles = [c for c in tail if c.cell_type == 'markdown'
-              and re.match(r'### Exercise \d+\.\d+: ', c.source)]
+              and re.match(r'### Exercise \d+b?\.\d+: ', c.source)]
     assert len(titles) >= 2
     solutions = [i for i, c in enumerate(tail)
                  if 'solution' in c.metadata.get('tags', [])]

@@ -34,7 +34,7 @@ def mathjax_dir():
 
 
 def chapters():
-    found = sorted((ROOT / 'notebooks').glob('[0-9][0-9]_*.ipynb'))
+    found = sorted((ROOT / 'notebooks').glob('[0-9][0-9]*_*.ipynb'))
     if not found:
         sys.exit('no chapter notebooks in notebooks/')
     return found

@@ -109,9 +109,9 @@ def main(argv):
     root = Path(__file__).resolve().parent.parent
     src = Path(argv[1]) if len(argv) > 1 else root / 'notebooks'
     out = Path(argv[2]) if len(argv) > 2 else root / 'student'
-    chapters = sorted(src.glob('[0-9][0-9]_*.ipynb'))
+    chapters = sorted(src.glob('[0-9][0-9]*_*.ipynb'))
     if not chapters:
-        sys.exit(f'make student: no chapter notebooks (NN_*.ipynb) in {src}')
+        sys.exit(f'make student: no chapter notebooks (NN_*.ipynb or NNb_*.ipynb) in {src}')
     if out.resolve() == src.resolve():
         sys.exit('make student: the student edition must not overwrite the '
                  'teacher edition')

@@ -1,4 +1,4 @@
-"""Checkers of chapter 4: the FCN model, receptive fields, heads."""
+"""Checkers of chapter 4b: receptive fields, where a head paints, heads."""
 import numpy as np
 from mxnet import nd
 
@@ -35,7 +35,7 @@ def _receptive_field_variant(layers, mistake):
 
 
 def check_receptive_field(fn):
-    """Exercise 4.1: fn(layers) returns (field, jump, centre) of output cell
+    """Exercise 4b.1: fn(layers) returns (field, jump, centre) of output cell
     0 of the layers (kernel, stride, padding), applied in order, in input
     pixels; compared with a pixel-by-pixel walk down the windows."""
     cases = []
@@ -91,7 +91,7 @@ def check_receptive_field(fn):
                         f'lies between two of them: it can be a half-integer')
             return problem
         cases.append((name, case))
-    return _check('Exercise 4.1 (receptive field, jump and centre)', fn,
+    return _check('Exercise 4b.1 (receptive field, jump and centre)', fn,
                   cases)
 
 
@@ -119,7 +119,7 @@ def _head_output(kernel, stride, padding, output_padding, n, j):
 
 
 def check_head_for(fn):
-    """Exercise 4.2: fn(scale, centre) returns (kernel, padding,
+    """Exercise 4b.2: fn(scale, centre) returns (kernel, padding,
     output_padding) of a bilinear transposed convolution with stride
     `scale` that maps n cells to exactly scale * n pixels and paints cell j
     with a tent peaking on pixel scale * j + centre; checked by running the
@@ -168,7 +168,7 @@ def check_head_for(fn):
             return None
         cases.append((f'scale {scale}, centre {centre:g}'
                       + (f' ({note})' if note else ''), case))
-    return _check('Exercise 4.2 (a head for a backbone)', fn, cases)
+    return _check('Exercise 4b.2 (a head for a backbone)', fn, cases)
 
 
 def _tent_centre_measured(j, layers):
@@ -203,7 +203,7 @@ def _tent_centre_variant(j, layers, centre_tap=lambda k: (k - 1) / 2,
 
 
 def check_tent_centre(fn):
-    """Exercise 4.5: fn(j, layers) returns the output pixel on which the
+    """Exercise 4b.4: fn(j, layers) returns the output pixel on which the
     tent of input cell j is centred after the bilinear transposed
     convolutions `layers` (a list of (kernel, stride, padding)), compared
     with the centroid of the real layers' output."""
@@ -253,4 +253,4 @@ def check_tent_centre(fn):
                 (w, m) for w, m in hints if not np.isclose(w, expected)])
         cases.append((f'cell {j}, layers {layers}' +
                       (f' ({name})' if name else ''), case))
-    return _check('Exercise 4.5 (where a tent lands)', fn, cases)
+    return _check('Exercise 4b.4 (where a tent lands)', fn, cases)

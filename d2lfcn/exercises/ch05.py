@@ -63,6 +63,12 @@ def check_mean_iou(fn):
             if np.size(got) != 1:
                 return (f'expected one number, got an array of shape '
                         f'{np.shape(got)}')
+            if np.isnan(float(as_numpy(got, np.float64).reshape(()))):
+                return (f'expected {expected:.4f}, got nan: a class that '
+                        f'occurs neither in the labels nor in the '
+                        f'predictions has IoU 0/0 = nan, and one nan makes '
+                        f'the mean nan. Leave those classes out of the mean '
+                        f'(np.nanmean, or a mask of union > 0)')
             return _compare_number(got, expected, hints)
         cases.append((description, case))
     return _check('Exercise 5.1 (mean IoU from a confusion matrix)', fn,
