@@ -6,8 +6,8 @@ what is right or wrong (which shape, which value) with a hint, but never the
 solution's code. A function that still raises ``NotImplementedError`` (the
 stub of the student edition) is reported as "not solved yet".
 
-One module per chapter (ch01 ... ch08, and ch04b for the deep dive), as the chapters use them; the
-shared machinery is in common.
+One module per chapter (ch01 ... ch08, and ch04b for the deep dive), as the
+chapters use them; the shared machinery is in common.
 """
 from d2lfcn.exercises.common import Report  # noqa: F401
 from d2lfcn.exercises.ch01 import check_conv_input_grad, check_trans_conv_by_zero_insertion  # noqa: F401

@@ -1,18 +1,19 @@
 """Checkers of chapter 4: the sizes and the parameters of FCN-32s."""
+import functools
+
 import numpy as np
 from mxnet import nd
 from mxnet.gluon import nn
 
 from d2lfcn.exercises.common import _check
+from d2lfcn.model import bilinear_upsampler, fcn_resnet18
 
-_NET = []       # one FCN-32s for every size case, built on first use
 
-
+@functools.lru_cache(maxsize=1)
 def _fcn32s():
-    if not _NET:
-        from d2lfcn.model import fcn_resnet18
-        _NET.append(fcn_resnet18(3, pretrained=False))
-    return _NET[0]
+    """One FCN-32s for every size case (the sizes do not depend on the
+    weights), built on first use."""
+    return fcn_resnet18(3, pretrained=False)
 
 
 def _measured_sizes(height, width):
@@ -55,7 +56,6 @@ def check_fcn_sizes(fn):
 
 
 def _measured_parameters(num_classes, scale, learnable):
-    from d2lfcn.model import bilinear_upsampler
     score = nn.Conv2D(num_classes, kernel_size=1, in_channels=512)
     up = bilinear_upsampler(num_classes, scale, learnable=learnable)
     counts = []
