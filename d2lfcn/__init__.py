@@ -56,13 +56,13 @@ from d2lfcn.training import (SegmentationLoss, evaluate,  # noqa: E402
                              poly_trainer, train)
 from d2lfcn.checkpoints import load_checkpoint  # noqa: E402
 from d2lfcn.prediction import overlay, predict  # noqa: E402
-from d2lfcn.exercises import (check_masked_pixel_loss,  # noqa: E402
-                              check_mean_iou)
+from d2lfcn.exercises import (check_border_as_background,  # noqa: E402
+                              check_uniform_loss)
 from d2lfcn.plotting import (draw_fcn, iou_table,  # noqa: E402
                              plot_confusion, plot_history)
 from d2lfcn.exercises import (check_pad_predict,  # noqa: E402
                               check_shift_and_stitch, check_tile_predict)
-from d2lfcn.exercises import check_cell_position, check_fuse_skip  # noqa: E402
+from d2lfcn.exercises import check_block_oracle, check_fuse_skip  # noqa: E402
 from d2lfcn.exercises import (check_receptive_field,  # noqa: E402
                               check_head_for, check_tent_centre)
 from d2lfcn.exercises import (check_fcn_sizes,  # noqa: E402

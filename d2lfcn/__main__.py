@@ -56,12 +56,22 @@ def build_parser():
                        help='a VOCdevkit/VOC2012 folder (default: see above)')
     train.add_argument('--variant', choices=('32s', '16s', '8s'),
                        default='32s')
-    train.add_argument('--epochs', type=_positive(int), default=5)
-    train.add_argument('--batch-size', type=_positive(int), default=8)
-    train.add_argument('--crop', type=_crop, default=(320, 480),
-                       help='training crop HEIGHTxWIDTH (default 320x480)')
-    train.add_argument('--lr', type=_positive(float), default=0.05,
-                       help='SGD learning rate (momentum 0.9, wd 1e-3)')
+    train.add_argument('--epochs', type=_positive(int), default=28,
+                       help='epochs (default 28, as chapter 5)')
+    train.add_argument('--batch-size', type=_positive(int),
+                       help='crops per batch (default: 16 on the sample '
+                            'dataset, as chapter 5; 8 on VOC 2012)')
+    train.add_argument('--crop', type=_crop,
+                       help='training crop HEIGHTxWIDTH (default: 128x160 on '
+                            'the sample dataset, as chapter 5; 320x480 on '
+                            'VOC 2012)')
+    train.add_argument('--lr', type=_positive(float), default=1e-3,
+                       help='Adam learning rate at the start (default 1e-3); '
+                            'the poly schedule lowers it to 0 over the run, '
+                            'as in chapter 5 (weight decay 1e-4)')
+    train.add_argument('--seed', type=int, default=0,
+                       help='seed of the initial weights, crops and batch '
+                            'order (default 0, as chapter 5)')
     train.add_argument('--devices', type=_devices, default='auto',
                        help="'auto' (all GPUs, else the CPU) or a list such "
                             "as gpu0,gpu1 or cpu")
@@ -69,8 +79,16 @@ def build_parser():
     train.add_argument('--resume', action='store_true',
                        help='continue from the last checkpoint in '
                             '--checkpoint-dir')
-    train.add_argument('--no-pretrained', action='store_true',
-                       help='start the backbone from random weights')
+    start = train.add_mutually_exclusive_group()
+    start.add_argument('--pretrained', dest='pretrained', action='store_true',
+                       default=None,
+                       help='start the backbone from ImageNet weights (the '
+                            'default on VOC 2012; needs the model zoo file '
+                            'or --weights)')
+    start.add_argument('--no-pretrained', dest='pretrained',
+                       action='store_false',
+                       help='start from random weights (the default on the '
+                            'sample dataset, as chapter 5)')
     train.add_argument('--weights', type=Path,
                        help='backbone .params file instead of the model zoo')
     train.add_argument('--amp', action='store_true',
@@ -109,22 +127,67 @@ def build_parser():
     return parser
 
 
+RECIPES = {
+    'sample dataset': {'crop': (128, 160), 'batch_size': 16,
+                       'pretrained': False},
+    'VOC 2012': {'crop': (320, 480), 'batch_size': 8, 'pretrained': True}}
+"""The defaults of train for each kind of data: chapter 5's settings on the
+sample dataset, the d2l chapter's crop and ImageNet weights on VOC 2012."""
+
+OPTION_OF = {'crop_size': '--crop', 'batch_size': '--batch-size',
+             'num_epochs': '--epochs', ' or pad=True': ''}
+"""API words in error messages of the package, and the train option the
+command line has for each (pad has none)."""
+
+
+def _in_option_words(error):
+    """The error with the package's argument names replaced by train's
+    options, of the same type."""
+    text = str(error)
+    for word, option in OPTION_OF.items():
+        text = text.replace(word, option)
+    return type(error)(text)
+
+
+def _recipe(args, voc_dir):
+    """(crop, batch_size, pretrained): the options given, else the defaults
+    of the data found; prints what was chosen."""
+    from d2lfcn.sample_data import is_sample_voc
+    data = 'sample dataset' if is_sample_voc(voc_dir) else 'VOC 2012'
+    defaults = RECIPES[data]
+    crop = args.crop or defaults['crop']
+    batch_size = args.batch_size or defaults['batch_size']
+    pretrained = defaults['pretrained'] if args.pretrained is None \
+        else args.pretrained
+    start = (f'backbone from {args.weights}' if args.weights else
+             'ImageNet backbone' if pretrained else 'random initial weights')
+    print(f'{data}: crop {crop[0]}x{crop[1]}, batch {batch_size}, '
+          f'{args.epochs} epochs, {start}, Adam lr {args.lr:g} with the '
+          f'poly schedule, seed {args.seed}')
+    return crop, batch_size, pretrained
+
+
 def run_train(args):
-    from mxnet import gluon
+    import mxnet as mx
+    import numpy as np
 
     from d2lfcn.data import load_data_voc
     from d2lfcn.find_data import find_voc_dir
     from d2lfcn.model import fcn_resnet18
-    from d2lfcn.training import SegmentationLoss, train
+    from d2lfcn.training import SegmentationLoss, poly_trainer, train
     _check_checkpoint_dir(args.checkpoint_dir, args.resume)
     voc_dir = find_voc_dir(args.voc_dir)
-    train_iter, val = load_data_voc(args.batch_size, args.crop, voc_dir)
-    net = fcn_resnet18(21, pretrained=not args.no_pretrained,
-                       variant=args.variant, weights=args.weights,
-                       devices=args.devices)
-    trainer = gluon.Trainer(net.collect_params(), 'sgd',
-                            {'learning_rate': args.lr, 'momentum': 0.9,
-                             'wd': 1e-3})
+    crop, batch_size, pretrained = _recipe(args, voc_dir)
+    try:
+        train_iter, val = load_data_voc(batch_size, crop, voc_dir, flip=True)
+    except ValueError as e:
+        raise _in_option_words(e) from None
+    mx.random.seed(args.seed)            # as chapter 5: after the data,
+    np.random.seed(args.seed)            # before the weights
+    net = fcn_resnet18(21, pretrained=pretrained, variant=args.variant,
+                       weights=args.weights, devices=args.devices)
+    trainer = poly_trainer(net.collect_params(), args.lr,
+                           args.epochs * len(train_iter))
     history = train(net, train_iter, val, SegmentationLoss(), trainer,
                     args.epochs, args.devices,
                     checkpoint_dir=args.checkpoint_dir, resume=args.resume,

@@ -276,6 +276,13 @@ def _write_dataset(voc_dir, num_train, num_val, seed):
             ''.join(n + '\n' for n in listed))
 
 
+def is_sample_voc(voc_dir):
+    """True if voc_dir (a VOCdevkit/VOC2012 folder) is a complete sample
+    dataset written by make_sample_voc, False for anything else (e.g. the
+    real Pascal VOC 2012)."""
+    return _read_marker(Path(voc_dir) / _MARKER) is not None
+
+
 def _read_marker(marker):
     """The parameters in a dataset's marker file, or None."""
     try:

@@ -5,7 +5,6 @@ import numpy as np
 import pytest
 
 import d2lfcn
-from d2lfcn.exercises.ch07 import _as_convs
 from d2lfcn.exercises.common import _resnet18_layers, _vgg16_fc6_layers
 
 
@@ -15,17 +14,17 @@ def stub(*args):
 
 # ---- reference solutions (what the teacher edition holds) ----------------
 
-def cell_position(layers):
-    stride, offset = 1, 0
-    for kind, k, s, p in layers:
-        shift = (k - 1) / 2 - p
-        if kind == 'conv':
-            offset += stride * shift
-            stride *= s
-        else:
-            stride /= s
-            offset -= stride * shift
-    return stride, offset
+def block_oracle(label, stride):
+    h, w = label.shape
+    n, m = -(-h // stride), -(-w // stride)
+    padded = np.full((n * stride, m * stride), 255, np.int64)
+    padded[:h, :w] = label
+    blocks = padded.reshape(n, stride, m, stride).transpose(0, 2, 1, 3)
+    classes = np.arange(int(label[label != 255].max(initial=0)) + 1)
+    counts = (blocks.reshape(n, m, -1, 1) == classes).sum(axis=2)
+    best = counts.argmax(axis=2)
+    painted = np.repeat(np.repeat(best, stride, axis=0), stride, axis=1)
+    return painted[:h, :w].astype(label.dtype)
 
 
 def _upsample2(coarse, weight, first=1):
@@ -47,28 +46,56 @@ def fuse_skip(coarse, skip, weight):
 
 # ---- typical wrong answers ------------------------------------------------
 
-def position_new_stride(layers):
+def oracle_counting_255(label, stride):
+    out = label.copy()
+    h, w = label.shape
+    for i in range(0, h, stride):
+        for j in range(0, w, stride):
+            values, counts = np.unique(label[i:i + stride, j:j + stride],
+                                       return_counts=True)
+            out[i:i + stride, j:j + stride] = values[counts.argmax()]
+    return out
+
+
+def oracle_whole_blocks_only(label, stride):
+    h, w = label.shape
+    return block_oracle(label[:h // stride * stride or h,
+                              :w // stride * stride or w], stride)
+
+
+def oracle_keeps_255(label, stride):
+    painted = block_oracle(label, stride)
+    h, w = label.shape
+    for i in range(0, h, stride):
+        for j in range(0, w, stride):
+            if (label[i:i + stride, j:j + stride] == 255).all():
+                painted[i:i + stride, j:j + stride] = 255
+    return painted
+
+
+def oracle_top_left_pixel(label, stride):
+    corner = label[::stride, ::stride]
+    painted = np.repeat(np.repeat(corner, stride, axis=0), stride, axis=1)
+    return painted[:label.shape[0], :label.shape[1]]
+
+
+def _cell_position(layers):
+    """(stride, offset): cell i of the last map of (kind, k, s, p) layers is
+    centred on input pixel stride * i + offset (chapter 4b's two rules)."""
     stride, offset = 1, 0
     for kind, k, s, p in layers:
+        shift = (k - 1) / 2 - p
         if kind == 'conv':
+            offset += stride * shift
             stride *= s
-            offset += stride * ((k - 1) / 2 - p)
         else:
             stride /= s
-            offset -= stride * ((k - 1) / 2 - p)
+            offset -= stride * shift
     return stride, offset
 
 
-def position_padding_added(layers):
-    return cell_position([(kind, k, s, -p) for kind, k, s, p in layers])
-
-
-def position_deconv_as_conv(layers):
-    return cell_position([('conv', k, s, p) for _, k, s, p in layers])
-
-
-def position_stride_only(layers):
-    return cell_position(layers)[0], 0
+def _as_convs(layers):
+    return [('conv',) + tuple(layer) for layer in layers]
 
 
 def fuse_skip_no_crop(coarse, skip, weight):
@@ -106,7 +133,7 @@ def test_reference_positions_give_the_fcn_reference_crop_offsets():
     score_fr = vgg + [('conv', 7, 1, 0), ('conv', 1, 1, 0), ('conv', 1, 1, 0)]
 
     def crop(coarse, fine):   # how far the fine map starts before the coarse
-        (s1, o1), (s2, o2) = cell_position(coarse), cell_position(fine)
+        (s1, o1), (s2, o2) = _cell_position(coarse), _cell_position(fine)
         assert s1 == s2
         return (o1 - o2) / s1
     image = []
@@ -119,15 +146,15 @@ def test_reference_positions_give_the_fcn_reference_crop_offsets():
 
 def test_resnet_chain_matches_the_model_and_heads():
     resnet = _as_convs(_resnet18_layers())
-    assert cell_position(resnet) == (32, 0)
-    assert cell_position(resnet + [('deconv', 63, 32, 31)]) == (1, 0)
-    assert cell_position(resnet + [('deconv', 64, 32, 16)]) == (1, -15.5)
+    assert _cell_position(resnet) == (32, 0)
+    assert _cell_position(resnet + [('deconv', 63, 32, 31)]) == (1, 0)
+    assert _cell_position(resnet + [('deconv', 64, 32, 16)]) == (1, -15.5)
 
 
 CHECKERS = {
-    'check_cell_position': (
-        cell_position, [position_new_stride, position_padding_added,
-                        position_deconv_as_conv, position_stride_only]),
+    'check_block_oracle': (
+        block_oracle, [oracle_counting_255, oracle_whole_blocks_only,
+                       oracle_keeps_255, oracle_top_left_pixel]),
     'check_fuse_skip': (
         fuse_skip, [fuse_skip_no_crop, fuse_skip_last_rows,
                     fuse_skip_uncropped_start, fuse_skip_swapped_channels,
@@ -136,9 +163,9 @@ CHECKERS = {
 
 
 @pytest.mark.parametrize('checker, wrong, phrase', [
-    ('check_cell_position', position_new_stride, 'before the layer, not after'),
-    ('check_cell_position', position_padding_added, 'subtract it'),
-    ('check_cell_position', position_deconv_as_conv, 'other way'),
+    ('check_block_oracle', oracle_counting_255, 'count only the classes'),
+    ('check_block_oracle', oracle_whole_blocks_only, 'paint them too'),
+    ('check_block_oracle', oracle_keeps_255, 'paint it 0'),
     ('check_fuse_skip', fuse_skip_no_crop, 'expected shape'),
     ('check_fuse_skip', fuse_skip_last_rows, 'keeps the first'),
     ('check_fuse_skip', fuse_skip_uncropped_start,

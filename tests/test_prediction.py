@@ -292,3 +292,49 @@ def test_numpy_integers_are_accepted_as_numbers_of_classes():
     from d2lfcn.metrics import SegMetric
     assert SegMetric(np.int64(21)).num_classes == 21
     assert fcn_resnet18(np.int64(3), pretrained=False).num_classes == 3
+
+
+@pytest.fixture(scope='module')
+def tiny_sample(tmp_path_factory):
+    from d2lfcn.sample_data import make_sample_voc
+    return make_sample_voc(tmp_path_factory.mktemp('tiny') / 'sample', 8, 2)
+
+
+def test_train_defaults_follow_the_data(tiny_sample, tmp_path, capsys):
+    """Chapter 5's crop, batch and random start on the sample dataset;
+    the d2l crop and ImageNet weights on anything else; given options win."""
+    from d2lfcn.__main__ import _recipe, build_parser
+    args = build_parser().parse_args(['train'])
+    assert _recipe(args, tiny_sample) == ((128, 160), 16, False)
+    assert 'sample dataset: crop 128x160, batch 16' in capsys.readouterr().out
+    assert _recipe(args, tmp_path) == ((320, 480), 8, True)
+    args = build_parser().parse_args(['train', '--crop', '64x96',
+                                      '--batch-size', '4', '--pretrained'])
+    assert _recipe(args, tiny_sample) == ((64, 96), 4, True)
+
+
+def test_train_errors_name_the_options(tiny_sample, tmp_path, capsys):
+    code, err = run_main(capsys, 'train', '--voc-dir', tiny_sample,
+                         '--crop', '1000x1000', '--checkpoint-dir',
+                         tmp_path / 'run', '--epochs', '1')
+    assert code == 2 and '--crop (1000, 1000) is larger than' in err, err
+    assert 'crop_size' not in err and 'pad=True' not in err
+    code, err = run_main(capsys, 'train', '--voc-dir', tiny_sample,
+                         '--batch-size', '50', '--crop', '64x96',
+                         '--checkpoint-dir', tmp_path / 'run2')
+    assert code == 2 and '--batch-size 50 is larger' in err, err
+
+
+def test_train_uses_the_recipe_of_chapter_5(tiny_sample, tmp_path, capsys):
+    """Adam with the poly schedule, seeded: two runs give the same weights."""
+    results = []
+    for run in ('a', 'b'):
+        code, err = run_main(capsys, 'train', '--voc-dir', tiny_sample,
+                             '--crop', '64x96', '--batch-size', '4',
+                             '--epochs', '1', '--checkpoint-dir',
+                             tmp_path / run)
+        assert code == 0, err
+        epoch = tmp_path / run / 'epoch-0001'
+        results.append((epoch / 'net.params').read_bytes())
+        assert b'Adam' in (epoch / 'trainer.states').read_bytes()
+    assert results[0] == results[1]

@@ -15,7 +15,7 @@ from d2lfcn.exercises.ch02 import check_bilinear_params, check_border_fix, check
 from d2lfcn.exercises.ch03 import check_crop_coverage, check_median_frequency_weights  # noqa: F401
 from d2lfcn.exercises.ch04 import check_fcn_sizes, check_head_parameters  # noqa: F401
 from d2lfcn.exercises.ch04b import check_head_for, check_receptive_field, check_tent_centre  # noqa: F401
-from d2lfcn.exercises.ch05 import check_masked_pixel_loss, check_mean_iou  # noqa: F401
+from d2lfcn.exercises.ch05 import check_border_as_background, check_uniform_loss  # noqa: F401
 from d2lfcn.exercises.ch06 import check_pad_predict, check_shift_and_stitch, check_tile_predict  # noqa: F401
-from d2lfcn.exercises.ch07 import check_cell_position, check_fuse_skip  # noqa: F401
+from d2lfcn.exercises.ch07 import check_block_oracle, check_fuse_skip  # noqa: F401
 from d2lfcn.exercises.ch08 import check_loss_scales, check_newest_checkpoint  # noqa: F401

@@ -5,105 +5,86 @@ import numpy as np
 from mxnet import nd
 
 from d2lfcn.convolution import trans_conv
-from d2lfcn.exercises.common import _check, _compare, _resnet18_layers, _vgg16_fc6_layers
+from d2lfcn.exercises.common import _check, _compare
 from d2lfcn.upsampling import bilinear_kernel
 
 
-def _cell_position_reference(layers, mistake=None):
-    """(stride, offset) of the last map of `layers` in input pixels, or one
-    of the typical mistakes: 'new_stride' (the shift counted in the new
-    stride), 'pad_sign', 'no_half' (the (k - 1) / 2 left out),
-    'deconv_as_conv'."""
-    stride, offset = 1.0, 0.0
-    for kind, k, s, p in layers:
-        shift = (k - 1) / 2 + (p if mistake == 'pad_sign' else -p)
-        if mistake == 'no_half':
-            shift = -p
-        if kind == 'conv' or mistake == 'deconv_as_conv':
-            if mistake == 'new_stride':
-                stride *= s
-                offset += stride * shift
+def _block_oracle_reference(label, stride, mistake=None):
+    """Every stride x stride block of label (from the top left; the last ones
+    may be smaller) painted with its most frequent class, 255 not counted,
+    ties to the smaller class, 0 for a block of only 255. mistake:
+    'count_255' (255 may win), 'whole_blocks' (partial blocks dropped),
+    'keep_255' (a block of only 255 stays 255)."""
+    label = np.asarray(label)
+    h, w = label.shape
+    out = np.zeros((h, w), label.dtype)
+    for top in range(0, h, stride):
+        for left in range(0, w, stride):
+            if mistake == 'whole_blocks' and (top + stride > h
+                                              or left + stride > w):
+                continue
+            block = label[top:top + stride, left:left + stride].ravel()
+            kept = block if mistake == 'count_255' else block[block != 255]
+            if kept.size == 0:
+                value = 255 if mistake == 'keep_255' else 0
             else:
-                offset += stride * shift
-                stride *= s
-        else:
-            stride /= s
-            offset -= stride * shift
-    return stride, offset
+                values, counts = np.unique(kept, return_counts=True)
+                value = values[counts.argmax()]     # np.unique sorts: ties
+            out[top:top + stride, left:left + stride] = value
+    if mistake == 'whole_blocks':
+        out = out[:h - h % stride or h, :w - w % stride or w]
+    return out
 
 
-def _as_convs(layers):
-    """(kernel, stride, padding) layers as ('conv', kernel, stride, padding)."""
-    return [('conv',) + tuple(layer) for layer in layers]
-
-
-def check_cell_position(fn):
-    """Exercise 7.1: fn(layers) returns (stride, offset): cell i of the last
-    map of a chain of ('conv' or 'deconv', kernel, stride, padding) layers is
-    centred on input pixel stride * i + offset. The cases include the FCN
-    reference's VGG-16 nets, whose crop offsets (19; 5 and 27; 9 and 31)
-    follow from the answers."""
-    vgg = _as_convs(_vgg16_fc6_layers()[:-1])      # up to pool5
-    score_fr = _as_convs(_vgg16_fc6_layers() + [(1, 1, 0), (1, 1, 0)])
-    pools = [i for i, layer in enumerate(vgg) if layer == ('conv', 2, 2, 0)]
-    pool3, pool4 = vgg[:pools[2] + 1], vgg[:pools[3] + 1]
-    resnet = _as_convs(_resnet18_layers())
-    cases_ = [
-        ('a 3x3 convolution with padding 1', [('conv', 3, 1, 1)], None),
-        ("VGG's 2x2 max pooling", [('conv', 2, 2, 0)], None),
-        ("ResNet's stem: 7x7 conv, stride 2, pad 3, then 3x3 max pool, "
-         "stride 2, pad 1", resnet[:2], None),
-        ('one transposed convolution (4, 2, 1)', [('deconv', 4, 2, 1)], None),
-        ('VGG-16 with pad 100, up to score_fr', score_fr, None),
-        ('the reference FCN-32s: score_fr, then upscore (64, 32, 0)',
-         score_fr + [('deconv', 64, 32, 0)],
-         'its crop offset is 19 = -offset'),
-        ('the reference FCN-16s: upscore2 (4, 2, 0) of score_fr, and pool4',
-         None, 'score_pool4 is cropped by 5 to match it'),
-        ('the reference FCN-8s: upscore_pool4 and pool3', None,
-         'score_pool3 is cropped by 9'),
-        ('ResNet-18 to stride 32, then the aligned head (63, 32, 31)',
-         resnet + [('deconv', 63, 32, 31)], None),
-        ('ResNet-18 to stride 32, then the d2l head (64, 32, 16)',
-         resnet + [('deconv', 64, 32, 16)], 'half a cell off: no crop fixes '
-         'a half pixel')]
-    up2 = [('deconv', 4, 2, 0)]
-    pairs = {6: (score_fr + up2, pool4 + [('conv', 1, 1, 0)], 5),
-             7: (score_fr + up2 + up2, pool3 + [('conv', 1, 1, 0)], 9)}
+def check_block_oracle(fn):
+    """Exercise 7.1: fn(label, stride) returns the (H, W) map in which every
+    stride x stride block of the (H, W) label, counted from the top left
+    (the last row and column of blocks may be smaller), is painted with the
+    block's most frequent class; 255 is not counted, ties go to the smaller
+    class, and a block of only 255 is painted 0."""
+    rng = np.random.default_rng(71)
+    hand = np.array([[0, 0, 3, 3],
+                     [0, 5, 3, 255],
+                     [5, 5, 255, 255],
+                     [5, 0, 255, 255]], np.float32)
+    object_ = np.zeros((37, 45), np.float32)
+    object_[5:30, 9:40] = 255
+    object_[7:28, 11:38] = 12
+    noisy = rng.integers(0, 6, size=(23, 30)).astype(np.float32)
+    noisy[rng.random((23, 30)) < 0.2] = 255
     cases = []
-    for n, (description, layers, note) in enumerate(cases_):
+    for description, label, stride in [
+            ('a 4x4 label in 2x2 blocks, one of only 255', hand, 2),
+            ('an object of class 12 with its 255 border, stride 8 (the last '
+             'blocks are smaller)', object_, 8),
+            ('the same object at stride 32 (one block row)', object_, 32),
+            ('noisy labels with 20% ignored pixels, stride 4', noisy, 4),
+            ('stride 1 (every pixel its own block)', noisy, 1)]:
 
-        def case(fn, layers=layers, n=n):
-            chains = [layers] if layers is not None else list(pairs[n][:2])
-            for chain in chains:
-                expected = np.array(_cell_position_reference(chain))
-                answer = fn(list(chain))
-                try:
-                    got = np.asarray(answer, dtype=np.float64)
-                except (TypeError, ValueError):
-                    return f'expected a pair (stride, offset), got {answer!r:.80}'
-                if got.shape != (2,):
-                    return f'expected a pair (stride, offset), got {answer!r:.80}'
-                hints = [(np.array(_cell_position_reference(chain, m)), text)
-                         for m, text in [
-                    ('new_stride', 'A layer shifts its cells by '
-                     '((k - 1) / 2 - p) of *its input* cells: multiply by '
-                     'the stride before the layer, not after'),
-                    ('pad_sign', 'Padding moves the first window up and '
-                     'left (into the padding): subtract it'),
-                    ('no_half', 'A window of k taps is centred (k - 1) / 2 '
-                     'taps after its first one'),
-                    ('deconv_as_conv', 'A transposed convolution goes the '
-                     'other way: it divides the stride, and its output '
-                     'pixel s * i + (k - 1) / 2 - p is where input cell i '
-                     'lands')]]
-                problem = _compare(got, expected, hints)
-                if problem:
-                    return problem
-            return None
-        cases.append((description + (f' ({note})' if note else ''), case))
-    return _check('Exercise 7.1 (where the cells of a chain of layers sit)',
-                  fn, cases)
+        def case(fn, label=label, stride=stride):
+            expected = _block_oracle_reference(label, stride)
+            got = fn(label.copy(), stride)
+            try:
+                got = np.asarray(got, dtype=np.float64)
+            except (TypeError, ValueError):
+                return f'expected an array, got {type(got).__name__}'
+            if got.shape != expected.shape:
+                whole = _block_oracle_reference(label, stride, 'whole_blocks')
+                problem = f'expected shape {expected.shape}, got {got.shape}'
+                if got.shape == whole.shape:
+                    problem += ('. The blocks at the bottom and right edge '
+                                'are smaller than stride x stride; paint '
+                                'them too')
+                return problem
+            return _compare(got, expected.astype(np.float64), [
+                (_block_oracle_reference(label, stride, m).astype(np.float64),
+                 text) for m, text in [
+                    ('keep_255', 'A block of only 255 has no class to '
+                                 'paint; paint it 0 (background)'),
+                    ('count_255', 'The 255s were counted and won some '
+                                  'blocks; count only the classes')]])
+        cases.append((description, case))
+    return _check('Exercise 7.1 (the best map a grid can paint)', fn, cases)
 
 
 @functools.lru_cache(maxsize=None)
