@@ -1,6 +1,7 @@
 # d2l-fcn: two commands do everything on a fresh machine.
 #   make lab    set up .venv if needed, then open the course in JupyterLab
 #   make test   set up .venv if needed, then run every test (quick profile)
+#   (make test-fast: lint and the unit tests only, under a minute)
 # Options: PYTHON=python3.11 (the interpreter for .venv), GPU=cu112 (CUDA 11.2
 # build of MXNet), PORT=8888, LAB_ARGS="--no-browser ..." (extra JupyterLab flags),
 # BOOK_DIR=_build/book (make book), STUDENT_DIR=student (make student),
@@ -32,10 +33,10 @@ CHECK_PYTHON := import sys; v = sys.version_info[:2]; \
   sys.exit(0 if (3, 10) <= v <= (3, 11) else \
   'd2l-fcn needs Python 3.10 or 3.11, but %s is Python %d.%d: MXNet 1.9.1, its last release, does not import on 3.12 or newer, and the pinned packages need 3.10 or newer. Point make at a supported interpreter, e.g. make lab PYTHON=python3.11 (pyenv install 3.11, or conda create -n py311 python=3.11).' % (sys.executable, *v))
 
-.PHONY: lab test setup lock help book student
+.PHONY: lab test test-fast setup lock help book student
 
 help:
-	@sed -n '2,7p' Makefile | sed 's/^# \{0,1\}//'
+	@sed -n '2,8p' Makefile | sed 's/^# \{0,1\}//'
 
 setup: $(STAMP)
 
@@ -67,14 +68,23 @@ lab: $(STAMP)
 # never reuse a dataset or resume a checkpoint that an earlier run left.
 # Each of the TEST_JOBS processes computes with its share of the cores
 # (OMP_NUM_THREADS, unless set), so that their threads do not fight.
-test: $(STAMP)
-	@data=$$(mktemp -d -t d2lfcn-test-data.XXXXXX) && trap 'rm -rf "$$data"' EXIT && \
+# `make test` lints, then runs every test and every notebook (nbval);
+# `make test-fast` lints and runs the tests not marked slow (no notebooks).
+LINT := $(VPY) -m ruff check d2lfcn tests tools bench notebooks
+PYTEST := data=$$(mktemp -d -t d2lfcn-test-data.XXXXXX) && trap 'rm -rf "$$data"' EXIT && \
 	cores=$$(getconf _NPROCESSORS_ONLN 2>/dev/null || echo 1) && \
 	threads=$${OMP_NUM_THREADS:-$$(( cores / $(TEST_JOBS) > 0 ? cores / $(TEST_JOBS) : 1 ))} && \
 	OMP_NUM_THREADS=$$threads \
-	D2LFCN_DATA="$$data" D2LFCN_QUICK=1 $(VPY) -m pytest -p no:cacheprovider --nbval-lax \
-	    --nbval-current-env --nbval-cell-timeout=900 -n $(TEST_JOBS) --dist loadfile \
+	D2LFCN_DATA="$$data" D2LFCN_QUICK=1 $(VPY) -m pytest -p no:cacheprovider -n $(TEST_JOBS)
+
+test: $(STAMP)
+	$(LINT)
+	@$(PYTEST) --nbval-lax --nbval-current-env --nbval-cell-timeout=900 --dist loadfile \
 	    tests notebooks $(PYTEST_ARGS)
+
+test-fast: $(STAMP)
+	$(LINT)
+	@$(PYTEST) -m "not slow" tests $(PYTEST_ARGS)
 
 # Re-pin constraints.txt from requirements.txt in a throw-away environment.
 lock:

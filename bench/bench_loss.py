@@ -9,9 +9,9 @@ the labels 255, on one CPU context, and checks that they agree. Not a test.
 import argparse
 import time
 
-import d2lfcn  # first: it sets OMP_NUM_THREADS before MXNet loads
+import d2lfcn  # noqa: F401  (first: it sets OMP_NUM_THREADS before MXNet loads)
 import mxnet as mx
-from mxnet import autograd, gluon, nd
+from mxnet import autograd, nd
 
 from d2lfcn.training import SegmentationLoss
 
@@ -41,7 +41,8 @@ def time_loss(loss, scores, label, repeat):
         nd.waitall()
         forward.append(middle - start)
         backward.append(time.perf_counter() - middle)
-    median = lambda xs: sorted(xs[1:])[len(xs[1:]) // 2]
+    def median(xs):
+        return sorted(xs[1:])[len(xs[1:]) // 2]
     return median(forward), median(backward), value, scores.grad.copy()
 
 
@@ -69,7 +70,8 @@ def main():
                   f'backward {b:.3f} total {f + b:.3f}')
     (v0, g0), (v1, g1) = results['log_softmax over axis 1', True], \
         results['transpose, then last axis', True]
-    relative = lambda a, b: (nd.abs(a - b).max() / nd.abs(a).max()).asscalar()
+    def relative(a, b):
+        return (nd.abs(a - b).max() / nd.abs(a).max()).asscalar()
     print(f'largest relative difference: loss {relative(v0, v1):.1e}, '
           f'gradient {relative(g0, g1):.1e}')
 

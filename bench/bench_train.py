@@ -21,8 +21,9 @@ core), each in its own subprocess:
 Throughput is training images per second of wall time over all epochs,
 data loading included and evaluation left out (for the reference, the time
 of its one-batch test pass is measured and subtracted; d2l's own figure,
-which leaves data loading out too, is printed as well). Then one full-image evaluation pass of d2lfcn.evaluate over
-the whole validation images is timed. Not a test.
+which leaves data loading out too, is printed as well). Then one
+full-image evaluation pass of d2lfcn.evaluate over the whole validation
+images is timed. Not a test.
 
     pip install --no-deps d2l==1.0.3      # into .venv, for the reference
     .venv/bin/python bench/bench_train.py [--crop 128x160] [--batch-size 16]

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 from mxnet import gluon, nd
 
-from conftest import toy_segmentation
+from helpers import toy_segmentation
 from d2lfcn.baselines import patch_net, train_patch_net
 from d2lfcn.training import SegmentationLoss, poly_trainer, train
 
@@ -30,7 +30,8 @@ def test_a_cell_sees_exactly_its_window_centred_on_its_block(window):
     exactly for the rows of its window, centred on 4j + 1.5."""
     mx.random.seed(0)
     net = patch_net(window, 3)
-    coarse = lambda x: net.score(net.features(x))[0, :, 7, 7].asnumpy()
+    def coarse(x):
+        return net.score(net.features(x))[0, :, 7, 7].asnumpy()
     x = nd.random.normal(shape=(1, 3, 64, 64))
     before = coarse(x)
     for axis in (2, 3):

@@ -9,7 +9,9 @@ import sys
 
 import pytest
 
-from conftest import ROOT
+from helpers import ROOT
+
+pytestmark = pytest.mark.slow   # make test-fast leaves these out
 
 BENCH = ROOT / 'bench'
 NEEDS_D2L = pytest.mark.skipif(

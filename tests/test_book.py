@@ -20,10 +20,12 @@ import nbformat
 import pytest
 
 from browser import chromium
-from conftest import NOTEBOOKS, ROOT, read_notebook
+from helpers import NOTEBOOKS, ROOT, read_notebook
 
 sys.path.insert(0, str(ROOT / 'tools'))
 import build_book  # noqa: E402
+
+pytestmark = pytest.mark.slow   # make test-fast leaves these out
 
 
 def page_of(notebook):

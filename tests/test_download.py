@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from conftest import free_port
+from helpers import free_port
 from d2lfcn.voc import is_complete_voc
 from d2lfcn.download import download_voc
 

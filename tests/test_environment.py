@@ -6,7 +6,7 @@ import tomllib
 
 import pytest
 
-from conftest import ROOT
+from helpers import ROOT
 
 
 def pins(lines):

@@ -18,8 +18,10 @@ import urllib.request
 import pytest
 
 from browser import chromium, find_browser
-from conftest import (NOTEBOOKS, ROOT, code_cells, free_port,
+from helpers import (NOTEBOOKS, ROOT, code_cells, free_port,
                       stop_process_group)
+
+pytestmark = pytest.mark.slow   # make test-fast leaves these out
 
 CHAPTER = NOTEBOOKS[0]          # 01_transposed_convolution.ipynb
 

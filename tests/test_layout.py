@@ -2,7 +2,7 @@
 package __init__ from inside, and modules stay small."""
 import ast
 
-from conftest import ROOT
+from helpers import ROOT
 
 PACKAGE = ROOT / 'd2lfcn'
 MODULES = {p.relative_to(ROOT).with_suffix('').as_posix().replace('/', '.'): p

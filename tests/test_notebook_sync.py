@@ -4,7 +4,7 @@ import re
 
 import pytest
 
-from conftest import NOTEBOOKS, ROOT, code_cells
+from helpers import NOTEBOOKS, ROOT, code_cells
 
 MARKER = re.compile(r'^# Kept in (d2lfcn/\w+\.py)\s*$')
 

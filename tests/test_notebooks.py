@@ -3,7 +3,7 @@ import re
 
 import pytest
 
-from conftest import NOTEBOOKS, read_notebook
+from helpers import NOTEBOOKS, read_notebook
 
 CHAPTERS = ['01_transposed_convolution.ipynb',
             '02_upsampling_and_bilinear_kernel.ipynb',

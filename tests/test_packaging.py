@@ -7,6 +7,10 @@ import sys
 import zipfile
 from pathlib import Path
 
+import pytest
+
+pytestmark = pytest.mark.slow   # make test-fast leaves these out
+
 ROOT = Path(__file__).resolve().parents[1]
 
 

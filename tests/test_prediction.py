@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from conftest import ROOT
+from helpers import ROOT
 from d2lfcn.voc import VOC_COLORMAP, label_to_rgb
 from d2lfcn.model import fcn_resnet18
 from d2lfcn.prediction import as_rgb_image, overlay, predict

@@ -6,9 +6,10 @@ everything else is the teacher's. Everything else being the teacher's (which
 nbval runs top to bottom) and no cell before the exercises using a solution,
 what remains to run is what the stubs touch: the chapter's imports and its
 exercises, from a temporary copy in the quick profile; they raise no error
-and every checker says "not solved yet". That each checker accepts the reference solution and rejects typical
-wrong answers is tested chapter by chapter in test_exercises_*.py; the last
-test here makes sure that every checker a chapter calls is tested there.
+and every checker says "not solved yet". That each checker accepts the
+reference solution and rejects typical wrong answers is tested chapter by
+chapter in test_exercises_*.py; the last test here makes sure that every
+checker a chapter calls is tested there.
 """
 import ast
 import os
@@ -21,10 +22,12 @@ from concurrent.futures import ThreadPoolExecutor
 import nbformat
 import pytest
 
-from conftest import NOTEBOOKS, ROOT, read_notebook
+from helpers import NOTEBOOKS, ROOT, read_notebook
 
 sys.path.insert(0, str(ROOT / 'tools'))
 import make_student  # noqa: E402
+
+pytestmark = pytest.mark.slow   # make test-fast leaves these out
 
 
 @pytest.fixture(scope='session')
@@ -103,6 +106,7 @@ RUNNER = """
 import sys
 import nbformat
 from nbclient import NotebookClient
+
 path = sys.argv[1]
 nb = nbformat.read(path, as_version=4)
 try:

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from mxnet import autograd, gluon, nd
 
-from conftest import toy_segmentation
+from helpers import toy_segmentation
 from d2lfcn import checkpoints, devices, validate
 from d2lfcn.checkpoints import list_checkpoints, load_checkpoint
 from d2lfcn.model import fcn_resnet18

@@ -1,12 +1,12 @@
+"""Helpers shared by the test files, which import them from here (pytest puts
+tests/ on sys.path for every test file in it)."""
 import socket
-import sys
 from pathlib import Path
 
 import nbformat
 
 ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOKS = sorted((ROOT / 'notebooks').glob('[0-9][0-9]*_*.ipynb'))
-sys.path.insert(0, str(Path(__file__).parent))
 
 
 def free_port():
