@@ -33,7 +33,7 @@ CHECK_PYTHON := import sys; v = sys.version_info[:2]; \
   sys.exit(0 if (3, 10) <= v <= (3, 11) else \
   'd2l-fcn needs Python 3.10 or 3.11, but %s is Python %d.%d: MXNet 1.9.1, its last release, does not import on 3.12 or newer, and the pinned packages need 3.10 or newer. Point make at a supported interpreter, e.g. make lab PYTHON=python3.11 (pyenv install 3.11, or conda create -n py311 python=3.11).' % (sys.executable, *v))
 
-.PHONY: lab test test-fast setup lock help book student
+.PHONY: lab test test-fast setup lock help book student sync
 
 help:
 	@sed -n '2,8p' Makefile | sed 's/^# \{0,1\}//'
@@ -105,3 +105,8 @@ book: $(STAMP)
 STUDENT_DIR ?= student
 student: $(STAMP)
 	$(VPY) tools/make_student.py notebooks $(STUDENT_DIR)
+
+# Copy the code the notebooks teach (cells "# Kept in d2lfcn/...") into the
+# package: the notebooks are the master copy (CONTRIBUTING.md).
+sync: $(STAMP)
+	$(VPY) tools/sync_code.py

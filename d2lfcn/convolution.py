@@ -5,6 +5,10 @@ can be followed by hand. Arrays are indexed (row, column); sizes are in pixels.
 The notebook ``01_transposed_convolution.ipynb`` teaches the same functions
 with the same source text (a test checks it).
 """
+# Taught in notebooks/01_transposed_convolution.ipynb (corr2d,
+# conv_output_size, kernel2matrix, trans_conv, trans_conv_output_size): edit
+# there, then run python tools/sync_code.py. Not written out in a notebook:
+# nothing.
 import numpy as np
 
 from d2lfcn.validate import (as_matrix, kernel_fits, nonnegative_int,

@@ -6,6 +6,10 @@ them, by ``d2lfcn.find_voc_dir``. They keep the files' compressed bytes (or
 uint8 arrays) and normalise one crop at a time, never a float copy of every
 image.
 """
+# Taught in notebooks/03_semantic_segmentation_data.ipynb (voc_rand_crop,
+# pad_to_size, normalize_image, VOCSegDataset): edit there, then run python
+# tools/sync_code.py. Not written out in a notebook: RGB_MEAN, RGB_STD,
+# random_scale, denormalize_image, VOCWholeImages, load_data_voc.
 import cv2
 import numpy as np
 from mxnet import gluon, nd

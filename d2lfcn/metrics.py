@@ -16,6 +16,9 @@ GluonCV's SegmentationMetric instead averages over all classes, counting an
 absent class as IoU 0, and so reports a lower mean IoU on any data set where
 some class never occurs; the two agree when every class occurs.
 """
+# Taught in notebooks/05_training.ipynb (metrics_from_confusion, _nanmean):
+# edit there, then run python tools/sync_code.py. Not written out in a
+# notebook: SegMetric.
 import numpy as np
 from mxnet import nd
 

@@ -8,6 +8,10 @@ Inputs are (N, 3, H, W) float32 images normalised with the ImageNet mean and
 standard deviation; outputs are (N, num_classes, H, W) class scores, for any
 H and W (see ``FCN.hybrid_forward`` for sizes that are not multiples of 32).
 """
+# Taught in notebooks/04_fcn_model.ipynb (bilinear_upsampler): edit there, then
+# run python tools/sync_code.py. Not written out in a notebook: VARIANTS,
+# HEADS, PRETRAINED_NAME, BilinearUpsampling, FCN, fcn_resnet18, fcn_like,
+# finer_fcn, pretrained_backbone_file.
 import contextlib
 import io
 import os

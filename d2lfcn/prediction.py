@@ -6,6 +6,8 @@ the image (see FCN.hybrid_forward), so predict() feeds the whole image as it
 is, with no resizing, padding or tiling, and the class map it returns always
 has the image's own size.
 """
+# Taught in notebooks/06_prediction.ipynb (predict, overlay): edit there, then
+# run python tools/sync_code.py. Not written out in a notebook: as_rgb_image.
 import os
 
 import numpy as np

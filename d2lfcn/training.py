@@ -6,6 +6,9 @@ gradients over the devices before the update. Metrics and losses stay on the
 devices as NDArrays until the end of the epoch, so the loop never waits for
 a GPU in the middle of an epoch.
 """
+# Taught in notebooks/05_training.ipynb (SegmentationLoss): edit there, then
+# run python tools/sync_code.py. Not written out in a notebook: poly_trainer,
+# evaluate, average_running_stats, train.
 import sys
 import time
 import warnings

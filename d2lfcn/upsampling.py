@@ -5,6 +5,9 @@ Images are numpy arrays of shape (h, w) or (h, w, c); scales are integers.
 The notebook ``02_upsampling_and_bilinear_kernel.ipynb`` teaches the same
 functions with the same source text (a test checks it).
 """
+# Taught in notebooks/02_upsampling_and_bilinear_kernel.ipynb
+# (upsample_nearest, upsample_bilinear, bilinear_kernel): edit there, then run
+# python tools/sync_code.py. Not written out in a notebook: nothing.
 import numpy as np
 from mxnet import nd
 

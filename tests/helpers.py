@@ -1,5 +1,8 @@
 """Helpers shared by the test files, which import them from here (pytest puts
 tests/ on sys.path for every test file in it)."""
+import functools
+import linecache
+import re
 import socket
 from pathlib import Path
 
@@ -56,3 +59,37 @@ def stop_process_group(proc, timeout=20):
     except subprocess.TimeoutExpired:
         os.killpg(proc.pid, signal.SIGKILL)
         proc.wait()
+
+
+@functools.lru_cache(maxsize=None)
+def _chapter_namespace(chapter):
+    """A namespace in which the first code cell (the imports) of chapter
+    `chapter` ('05', '04b', ...) has run, and its cells of code kept in
+    d2lfcn (definitions only, which solutions may use)."""
+    path, = [p for p in NOTEBOOKS if p.name.split('_')[0] == chapter]
+    namespace = {'__name__': f'chapter_{chapter}'}
+    cells = code_cells(path)
+    for number, cell in enumerate(cells):
+        if number == 0 or cell.source.startswith('# Kept in d2lfcn/'):
+            exec(compile(cell.source, f'{path.name} (code cell {number})',
+                         'exec'), namespace)
+    return path, namespace
+
+
+def solution(chapter, name):
+    """The function `name` that the solution cell of chapter `chapter`
+    defines (the teacher's reference), run in the chapter's imports; its
+    source is registered so that inspect.getsource finds it. The tests take
+    reference solutions from here instead of retyping them."""
+    path, namespace = _chapter_namespace(chapter)
+    pattern = re.compile(rf'^def {re.escape(name)}\(', re.M)
+    for cell in code_cells(path):
+        if 'solution' in cell.metadata.get('tags', []) and \
+                pattern.search(cell.source):
+            filename = f'<{path.name}: solution {name}>'
+            linecache.cache[filename] = (len(cell.source), None,
+                                         cell.source.splitlines(True),
+                                         filename)
+            exec(compile(cell.source, filename, 'exec'), namespace)
+            return namespace[name]
+    raise LookupError(f'{path.name} has no solution cell defining {name}')

@@ -6,12 +6,14 @@ import pytest
 
 import d2lfcn
 
+from helpers import solution
+
 
 def stub(*args):
     raise NotImplementedError
 
 
-# ---- reference solutions (what the teacher edition holds) ----------------
+# ---- reference solutions: the notebooks' solution cells ------------------
 
 def _spread(X, stride):
     X = np.asarray(X, dtype=float)
@@ -33,25 +35,13 @@ def _pad_or_crop(Z, K, before, after):
     return Z
 
 
-def zero_insertion(X, K, stride, padding, output_padding):
-    Z = _pad_or_crop(_spread(X, stride), K, lambda k: k - 1 - padding,
-                     lambda k: k - 1 - padding + output_padding)
-    return d2lfcn.corr2d(Z, np.asarray(K, dtype=float)[::-1, ::-1])
+zero_insertion = solution('01', 'trans_conv_by_zero_insertion')
 
 
-def conv_input_grad(dY, K, input_shape, stride, padding):
-    full = d2lfcn.trans_conv(dY, K, stride, 0)
-    full = np.pad(full, [(0, max(0, padding + n - f))
-                         for n, f in zip(input_shape, full.shape)])
-    return full[padding:padding + input_shape[0],
-                padding:padding + input_shape[1]]
+conv_input_grad = solution('01', 'conv_input_grad')
 
 
-def overlap_counts(kernel_size, stride, n):
-    counts = np.zeros((n - 1) * stride + kernel_size, dtype=int)
-    for i in range(n):
-        counts[i * stride:i * stride + kernel_size] += 1
-    return counts
+overlap_counts = solution('02', 'overlap_counts')
 
 
 def overlap_counts_formula(kernel_size, stride, n):
@@ -62,10 +52,7 @@ def overlap_counts_formula(kernel_size, stride, n):
     return last - first + 1
 
 
-def border_fix(img, scale):
-    K = d2lfcn.bilinear_kernel(1, 1, 2 * scale)[0, 0].asnumpy()
-    up = d2lfcn.trans_conv(img, K, scale, scale // 2)
-    return up / d2lfcn.trans_conv(np.ones_like(img), K, scale, scale // 2)
+border_fix = solution('02', 'bilinear_upsample_border_fixed')
 
 
 # ---- typical wrong answers ------------------------------------------------

@@ -6,44 +6,28 @@ import pytest
 
 import d2lfcn
 
+from helpers import solution
+
 
 def stub(*args):
     raise NotImplementedError
 
 
-# ---- reference solutions (what the teacher edition holds) ----------------
+# ---- reference solutions: the notebooks' solution cells ------------------
 
-def receptive_field(layers):
-    field, jump, centre = 1, 1, 0.0
-    for kernel, stride, padding in layers:
-        field += (kernel - 1) * jump
-        centre += ((kernel - 1) / 2 - padding) * jump
-        jump *= stride
-    return field, jump, centre
+receptive_field = solution('04b', 'receptive_field')
 
 
-def head_for(scale, centre):
-    kernel = 2 * scale - 1 if centre == int(centre) else 2 * scale
-    padding = int((kernel - 1) / 2 - centre)
-    return kernel, padding, scale - kernel + 2 * padding
+head_for = solution('04b', 'head_for')
 
 
-def tent_centre(j, layers):
-    position = j
-    for kernel, stride, padding in layers:
-        position = stride * position + (kernel - 1) / 2 - padding
-    return position
+tent_centre = solution('04b', 'tent_centre')
 
 
-def fcn_sizes(height, width):
-    rows, cols = -(-height // 32), -(-width // 32)
-    return (rows, cols), (32 * rows, 32 * cols)
+fcn_sizes = solution('04', 'fcn_sizes')
 
 
-def head_parameters(num_classes, scale, learnable):
-    kernel = 2 * scale - 1
-    pairs = num_classes * num_classes if learnable else num_classes
-    return 512 * num_classes + num_classes, pairs * kernel ** 2
+head_parameters = solution('04', 'head_parameters')
 
 
 # ---- typical wrong answers ------------------------------------------------

@@ -6,19 +6,19 @@ import pytest
 
 import d2lfcn
 
+from helpers import solution
+
 
 def stub(*args):
     raise NotImplementedError
 
 
-# ---- reference solutions (what the teacher edition holds) ----------------
+# ---- reference solutions: the notebooks' solution cells ------------------
 
-def uniform_loss(num_classes):
-    return np.log(num_classes)
+uniform_loss = solution('05', 'uniform_loss')
 
 
-def border_as_background(label):
-    return np.where(label == 255, 0, label).astype(label.dtype)
+border_as_background = solution('05', 'border_as_background')
 
 
 # ---- typical wrong answers ------------------------------------------------

@@ -9,20 +9,16 @@ import d2lfcn
 from d2lfcn.data import normalize_image
 from d2lfcn.prediction import as_rgb_image
 
+from helpers import solution
+
 
 def stub(*args):
     raise NotImplementedError
 
 
-# ---- reference solutions (what the teacher edition holds) ----------------
+# ---- reference solutions: the notebooks' solution cells ------------------
 
-def pad_predict(net, image, devices):
-    x = normalize_image(as_rgb_image(image)).expand_dims(0)
-    h, w = x.shape[2:]
-    x = nd.pad(x, mode='constant',
-               pad_width=(0, 0, 0, 0, 0, -h % 32, 0, -w % 32))
-    scores = net(x.as_in_context(devices[0]))
-    return scores[0, :, :h, :w].argmax(axis=0).asnumpy().astype(np.int64)
+pad_predict = solution('06', 'pad_predict')
 
 
 def _starts(n, tile, overlap):
@@ -32,28 +28,10 @@ def _starts(n, tile, overlap):
     return starts + [n - tile] if starts[-1] + tile < n else starts
 
 
-def tile_predict(scores_fn, image, tile, overlap):
-    h, w = image.shape[:2]
-    total, count = None, np.zeros((h, w))
-    for top in _starts(h, tile, overlap):
-        for left in _starts(w, tile, overlap):
-            s = scores_fn(image[top:top + tile, left:left + tile])
-            if total is None:
-                total = np.zeros((s.shape[0], h, w))
-            total[:, top:top + tile, left:left + tile] += s
-            count[top:top + tile, left:left + tile] += 1
-    return (total / count).argmax(axis=0)
+tile_predict = solution('06', 'tile_predict')
 
 
-def shift_and_stitch(coarse_fn, image, f):
-    h, w = image.shape
-    out = np.zeros((h, w))
-    for dy in range(f):
-        for dx in range(f):
-            shifted = np.zeros_like(image)
-            shifted[:h - dy, :w - dx] = image[dy:, dx:]
-            out[dy::f, dx::f] = coarse_fn(shifted)
-    return out
+shift_and_stitch = solution('06', 'shift_and_stitch')
 
 
 # ---- typical wrong answers ------------------------------------------------

@@ -11,31 +11,15 @@ import d2lfcn
 from d2lfcn import checkpoints
 from d2lfcn.exercises.ch08 import _loss_scales_reference, _make_checkpoints
 
-
-# ---- reference solutions (what the teacher edition holds) ----------------
-
-def newest_checkpoint(folder):
-    folder = Path(folder)
-    if not folder.is_dir():
-        return None
-    complete = [p for p in folder.iterdir()
-                if p.is_dir() and re.fullmatch(r'epoch-\d{4}', p.name)
-                and all((p / f).is_file()
-                        for f in ('net.params', 'trainer.states', 'meta.json'))]
-    return max(complete, default=None)
+from helpers import solution
 
 
-def loss_scales(overflows, start, window, maximum):
-    scales, scale, good = [], start, 0
-    for overflow in overflows:
-        scales.append(scale)
-        if overflow:
-            scale, good = scale / 2, 0
-        else:
-            good += 1
-            if good == window:
-                scale, good = min(maximum, scale * 2), 0
-    return scales
+# ---- reference solutions: the notebooks' solution cells ------------------
+
+newest_checkpoint = solution('08', 'newest_checkpoint')
+
+
+loss_scales = solution('08', 'loss_scales')
 
 
 # ---- typical wrong answers ------------------------------------------------

@@ -1,87 +1,69 @@
-"""Code taught in a notebook and kept in d2lfcn must be the same text."""
-import ast
-import re
+"""Code taught in a notebook and kept in d2lfcn is the same text; the
+notebooks are the master copy and tools/sync_code.py brings the package in
+line (see CONTRIBUTING.md)."""
+import shutil
+import sys
 
-import pytest
+import nbformat
 
-from helpers import NOTEBOOKS, ROOT, code_cells
+from helpers import ROOT
 
-MARKER = re.compile(r'^# Kept in (d2lfcn/\w+\.py)\s*$')
-
-
-def definitions(source):
-    """{name: source text} of the top-level functions and classes, and of
-    the constants (NAME = ... assignments at the top level)."""
-    tree = ast.parse(source)
-    found = {}
-    for node in tree.body:
-        if isinstance(node, (ast.FunctionDef, ast.ClassDef)):
-            found[node.name] = ast.get_source_segment(source, node)
-        elif isinstance(node, ast.Assign) and len(node.targets) == 1 and \
-                isinstance(node.targets[0], ast.Name) and \
-                node.targets[0].id.isupper():
-            found[node.targets[0].id] = ast.get_source_segment(source, node)
-    return found
+sys.path.insert(0, str(ROOT / 'tools'))
+import sync_code  # noqa: E402
 
 
-NOT_WRITTEN_OUT = {
-    # Public names of modules with kept cells that the notebooks use but do
-    # not write out: checks, file handling and the full training machinery.
-    'd2lfcn/convolution.py': set(),
-    'd2lfcn/upsampling.py': set(),
-    'd2lfcn/voc.py': {'EncodedImage', 'checked_voc_dir', 'decoded',
-                      'is_complete_voc', 'label_to_rgb', 'read_voc_pair',
-                      'refuse_truncated_images', 'split_names', 'voc_palette',
-                      'write_label_png', 'IGNORE_LABEL', 'IGNORE_COLOR'},
-    'd2lfcn/data.py': {'VOCWholeImages', 'denormalize_image', 'load_data_voc',
-                       'random_scale', 'RGB_MEAN', 'RGB_STD'},
-    'd2lfcn/model.py': {'BilinearUpsampling', 'FCN', 'fcn_resnet18',
-                        'finer_fcn', 'fcn_like', 'pretrained_backbone_file', 'HEADS',
-                        'PRETRAINED_NAME', 'VARIANTS'},
-    'd2lfcn/training.py': {'average_running_stats', 'evaluate',
-                           'poly_trainer', 'train'},
-    'd2lfcn/metrics.py': {'SegMetric'},
-    'd2lfcn/prediction.py': {'as_rgb_image'},
-}
+def test_the_package_matches_the_notebooks():
+    problems = sync_code.sync(write=False)
+    assert not problems, '\n'.join(problems)
 
 
-def kept_cells(notebook):
-    for cell in code_cells(notebook):
-        first = cell.source.split('\n', 1)[0]
-        match = MARKER.match(first)
-        if match:
-            yield match.group(1), cell.source
+def test_every_module_with_kept_cells_points_to_its_notebook():
+    for module, names in sync_code.taught().items():
+        text = (ROOT / module).read_text()
+        assert sync_code.POINTER in text, module
+        for notebook, _, _ in names.values():
+            assert f'notebooks/{notebook}' in text, (module, notebook)
 
 
-@pytest.mark.parametrize('notebook', NOTEBOOKS, ids=lambda p: p.name)
-def test_kept_functions_match_package(notebook):
-    for module_path, source in kept_cells(notebook):
-        in_cell = definitions(source)
-        assert in_cell, f'{notebook.name}: a cell marked "# Kept in ' \
-                        f'{module_path}" defines nothing'
-        in_module = definitions((ROOT / module_path).read_text())
-        for name, text in in_cell.items():
-            assert name in in_module, \
-                f'{notebook.name} defines {name}, which {module_path} lacks'
-            assert text == in_module[name], (
-                f'{name} in {notebook.name} differs from {module_path}; '
-                f'copy one onto the other')
+def copy_of_course(tmp_path):
+    shutil.copytree(ROOT / 'notebooks', tmp_path / 'notebooks',
+                    ignore=shutil.ignore_patterns('.ipynb_checkpoints'))
+    shutil.copytree(ROOT / 'd2lfcn', tmp_path / 'd2lfcn',
+                    ignore=shutil.ignore_patterns('__pycache__'))
+    return tmp_path
 
 
-def test_every_public_name_is_taught_or_listed():
-    """A module with kept cells: each public function, class and constant is
-    written out in a notebook or listed in NOT_WRITTEN_OUT (and not both)."""
-    taught = {}
-    for notebook in NOTEBOOKS:
-        for module_path, source in kept_cells(notebook):
-            taught.setdefault(module_path, set()).update(definitions(source))
-    assert set(taught) == set(NOT_WRITTEN_OUT), \
-        'modules with kept cells changed: update NOT_WRITTEN_OUT'
-    for module_path, names in taught.items():
-        public = {name for name in definitions((ROOT / module_path).read_text())
-                  if not name.startswith('_')}
-        missing = public - names - NOT_WRITTEN_OUT[module_path]
-        assert not missing, f'{module_path}: neither taught in a notebook nor ' \
-                            f'listed in NOT_WRITTEN_OUT: {sorted(missing)}'
-        both = names & NOT_WRITTEN_OUT[module_path]
-        assert not both, f'{module_path}: taught, so not to be listed: {both}'
+def edit_kept_cell(root, module, old, new):
+    """Replace old by new in the first kept cell for module that holds it."""
+    for notebook in sync_code.notebooks(root):
+        nb = nbformat.read(str(notebook), as_version=4)
+        for cell in nb.cells:
+            if cell.source.startswith(f'# Kept in {module}') and \
+                    old in cell.source:
+                cell.source = cell.source.replace(old, new, 1)
+                nbformat.write(nb, str(notebook))
+                return notebook.name
+    raise AssertionError(f'no kept cell for {module} holds {old!r}')
+
+
+def test_a_change_in_a_notebook_is_copied_into_the_module(tmp_path):
+    root = copy_of_course(tmp_path)
+    name = edit_kept_cell(root, 'd2lfcn/convolution.py', 'def corr2d(X, K):',
+                          'def corr2d(X, K):  # edited')
+    problems = sync_code.sync(root, write=False)
+    assert problems == [f'{name}, cell {problems[0].split("cell ")[1]}'], \
+        problems
+    assert 'corr2d differs from d2lfcn/convolution.py' in problems[0]
+    assert sync_code.sync(root) == []
+    assert 'def corr2d(X, K):  # edited' in \
+        (root / 'd2lfcn' / 'convolution.py').read_text()
+    assert sync_code.sync(root, write=False) == []
+
+
+def test_a_definition_the_module_lacks_is_reported(tmp_path):
+    root = copy_of_course(tmp_path)
+    edit_kept_cell(root, 'd2lfcn/convolution.py', 'def corr2d(X, K):',
+                   'def added():\n    return 1\n\n\ndef corr2d(X, K):')
+    problems = sync_code.sync(root)
+    assert len(problems) == 1 and 'added is not in d2lfcn/convolution.py' \
+        in problems[0] and 'by hand' in problems[0]
