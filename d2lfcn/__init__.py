@@ -58,8 +58,9 @@ from d2lfcn.checkpoints import load_checkpoint  # noqa: E402
 from d2lfcn.prediction import overlay, predict  # noqa: E402
 from d2lfcn.exercises import (check_border_as_background,  # noqa: E402
                               check_uniform_loss)
-from d2lfcn.plotting import (draw_fcn, iou_table,  # noqa: E402
-                             plot_confusion, plot_history)
+from d2lfcn.plotting import iou_table, plot_confusion  # noqa: E402
+from d2lfcn.live_plot import plot_history  # noqa: E402
+from d2lfcn.diagrams import draw_fcn  # noqa: E402
 from d2lfcn.exercises import (check_pad_predict,  # noqa: E402
                               check_shift_and_stitch, check_tile_predict)
 from d2lfcn.exercises import check_block_oracle, check_fuse_skip  # noqa: E402

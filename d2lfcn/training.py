@@ -20,7 +20,7 @@ from mxnet import autograd, gluon, nd
 from d2lfcn import validate
 from d2lfcn.checkpoints import prepare_checkpoints, save_checkpoint
 from d2lfcn.metrics import SegMetric
-from d2lfcn.plotting import plot_history
+from d2lfcn.live_plot import plot_history
 
 
 class SegmentationLoss(gluon.HybridBlock):
@@ -129,57 +129,21 @@ def train(net, train_iter, test_iter, loss, trainer, num_epochs, devices,
     if isinstance(loss, gluon.HybridBlock):     # e.g. SegmentationLoss
         loss.hybridize(static_alloc=True)
     use_amp = _setup_amp(amp, devices, trainer)
-    history, start = [], 0
+    history = []
     if checkpoint_dir is not None:
         history = prepare_checkpoints(checkpoint_dir, net, trainer, resume,
                                       devices)
-        start = len(history)
+    start = len(history)
     in_notebook = _in_notebook()
     plot = in_notebook if plot is None else plot
     figure = handle = None
     for epoch in range(start, num_epochs):
-        t0, images = time.time(), 0
-        metric = SegMetric(net.num_classes)
-        loss_sums = []
         batches = train_iter if in_notebook else _progress(
             train_iter, f'epoch {epoch + 1}/{num_epochs}')
-        pending, batch = None, 0   # the previous batch's losses: checked late
-        for batch, (X, y) in enumerate(batches, 1):
-            used = devices[:min(len(devices), X.shape[0])]
-            Xs = gluon.utils.split_and_load(X, used, even_split=False)
-            ys = gluon.utils.split_and_load(y, used, even_split=False)
-            with autograd.record():
-                scores = [net(X_) for X_ in Xs]
-                losses = [loss(s, y_) for s, y_ in zip(scores, ys)]
-            if use_amp:
-                from mxnet.contrib import amp as mx_amp
-                with mx_amp.scale_loss(losses, trainer) as scaled:
-                    autograd.backward(scaled)
-            else:
-                autograd.backward(losses)
-            trainer.step(X.shape[0])
-            images += X.shape[0]
-            for s, y_ in zip(scores, ys):   # stays on the device
-                metric.update(s, y_)
-            if epoch == start and batch == 1:
-                metric.raise_if_invalid()   # labels the net has no class for
-            # waiting for the previous batch keeps this one queued
-            _stop_if_not_finite(pending, epoch + 1, batch - 1, trainer)
-            pending = [l.sum() for l in losses]
-            loss_sums += pending
-        _stop_if_not_finite(pending, epoch + 1, batch, trainer)
-        average_running_stats(net)
-        train_loss = sum(l.asscalar() for l in loss_sums) / max(images, 1)
-        seconds = time.time() - t0
-        row = {'epoch': epoch + 1, 'train_loss': train_loss}
-        got = metric.get()
-        if np.isnan(got['pixel_accuracy']):     # no pixel was counted
-            raise ValueError('no pixel of the training data is labelled (every '
-                             'label is 255, the ignore value): check the '
-                             'label files, or the crops, which may all fall '
-                             'into an ignored region')
-        row.update(train_pixel_accuracy=got['pixel_accuracy'],
-                   train_mean_iou=got['mean_iou'])
+        scores, seconds, images = _train_epoch(
+            net, batches, loss, trainer, devices, use_amp, epoch,
+            check_labels=epoch == start)
+        row = {'epoch': epoch + 1, **scores}
         if test_iter is not None:
             got = evaluate(net, test_iter, devices, net.num_classes).get()
             row.update(val_pixel_accuracy=got['pixel_accuracy'],
@@ -197,6 +161,56 @@ def train(net, train_iter, test_iter, loss, trainer, num_epochs, devices,
         import matplotlib.pyplot as plt
         plt.close(figure)
     return history
+
+
+def _train_epoch(net, batches, loss, trainer, devices, use_amp, epoch,
+                 check_labels):
+    """One pass over batches: each batch is split over the devices, its
+    losses backpropagated and the trainer stepped. Returns ({train_loss,
+    train_pixel_accuracy, train_mean_iou}, seconds, images): the epoch's
+    scores on its batches, its wall time and its number of images.
+    check_labels: refuse labels the net has no class for after the first
+    batch (once per run is enough)."""
+    t0, images = time.time(), 0
+    metric = SegMetric(net.num_classes)
+    loss_sums = []
+    pending, batch = None, 0   # the previous batch's losses: checked late
+    for batch, (X, y) in enumerate(batches, 1):
+        used = devices[:min(len(devices), X.shape[0])]
+        Xs = gluon.utils.split_and_load(X, used, even_split=False)
+        ys = gluon.utils.split_and_load(y, used, even_split=False)
+        with autograd.record():
+            scores = [net(X_) for X_ in Xs]
+            losses = [loss(s, y_) for s, y_ in zip(scores, ys)]
+        if use_amp:
+            from mxnet.contrib import amp as mx_amp
+            with mx_amp.scale_loss(losses, trainer) as scaled:
+                autograd.backward(scaled)
+        else:
+            autograd.backward(losses)
+        trainer.step(X.shape[0])
+        images += X.shape[0]
+        for s, y_ in zip(scores, ys):   # stays on the device
+            metric.update(s, y_)
+        if check_labels and batch == 1:
+            metric.raise_if_invalid()   # labels the net has no class for
+        # waiting for the previous batch keeps this one queued
+        _stop_if_not_finite(pending, epoch + 1, batch - 1, trainer)
+        pending = [l.sum() for l in losses]
+        loss_sums += pending
+    _stop_if_not_finite(pending, epoch + 1, batch, trainer)
+    average_running_stats(net)
+    train_loss = sum(l.asscalar() for l in loss_sums) / max(images, 1)
+    seconds = time.time() - t0
+    got = metric.get()
+    if np.isnan(got['pixel_accuracy']):     # no pixel was counted
+        raise ValueError('no pixel of the training data is labelled (every '
+                         'label is 255, the ignore value): check the '
+                         'label files, or the crops, which may all fall '
+                         'into an ignored region')
+    return ({'train_loss': train_loss,
+             'train_pixel_accuracy': got['pixel_accuracy'],
+             'train_mean_iou': got['mean_iou']}, seconds, images)
 
 
 def _stop_if_not_finite(losses, epoch, batch, trainer):
