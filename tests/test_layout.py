@@ -14,6 +14,11 @@ LONG_MODULES = {
                              'that the shift-and-stitch checker runs',
     'd2lfcn.voc': 'the VOC format: palette, label decoding of every PNG mode, '
                   'split files',
+    'd2lfcn.model': 'FCN with its three variants and two heads, their '
+                    'initialisers, and nets made from other nets',
+    'd2lfcn.__main__': 'the command line: three commands, their options, '
+                       'defaults chosen by the data, and the checks of their '
+                       'files before any work',
 }
 
 
