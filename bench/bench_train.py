@@ -142,13 +142,13 @@ def main():
     if args.child:
         # the parent set OMP_NUM_THREADS for both sides alike; d2lfcn's
         # import only keeps it
-        from d2lfcn import validate
+        from d2lfcn.devices import checked_devices
         run = {'reference': reference, 'ours': ours,
                'ours-learned': lambda *a: ours(*a, learn_final_upsampling=True)
                }[args.child]
         result = run(os.environ['BENCH_VOC_DIR'], crop, args.batch_size,
                      args.epochs,
-                     validate.devices(args.devices.split(',')))
+                     checked_devices(args.devices.split(',')))
         print('RESULT ' + json.dumps(result))
         return
     import d2lfcn

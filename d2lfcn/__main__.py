@@ -30,12 +30,11 @@ def _positive(kind):
 
 
 def _devices(text):
-    from d2lfcn import validate
-    from d2lfcn.devices import try_all_gpus
+    from d2lfcn.devices import checked_devices, try_all_gpus
     if text == 'auto':
         return try_all_gpus()
     try:
-        return validate.devices(text.split(','))
+        return checked_devices(text.split(','))
     except (ValueError, TypeError) as e:
         raise argparse.ArgumentTypeError(str(e)) from None
 

@@ -15,6 +15,7 @@ from mxnet import init, nd
 from mxnet.gluon import nn
 
 from d2lfcn import validate
+from d2lfcn.devices import checked_devices
 from d2lfcn.model import bilinear_upsampler
 from d2lfcn.training import SegmentationLoss, poly_trainer, train
 
@@ -92,7 +93,7 @@ def patch_net(window=20, num_classes=21, channels=32, devices=None):
     """A PatchNet (see there) with Xavier weights and a bilinear upsampler,
     on `devices` (default: the CPU); train it with d2lfcn.train."""
     net = PatchNet(window, num_classes, channels)
-    devices = validate.devices(devices or mx.cpu())
+    devices = checked_devices(devices or mx.cpu())
     net.initialize(init.Xavier(), ctx=devices)
     net(nd.zeros((1, 3, 8, 8), ctx=devices[0]))
     return net

@@ -9,6 +9,7 @@ image.
 # Taught in notebooks/03_semantic_segmentation_data.ipynb (voc_rand_crop,
 # pad_to_size, normalize_image, VOCSegDataset): edit there, then run python
 # tools/sync_code.py. Not written out in a notebook: RGB_MEAN, RGB_STD,
+# crop_window, crop_size, keep_mode, scale_range, dataset_args, some_fit,
 # random_scale, denormalize_image, VOCWholeImages, load_data_voc.
 import cv2
 import numpy as np
@@ -23,11 +24,76 @@ RGB_STD = np.array([0.229, 0.224, 0.225], dtype=np.float32)
 """ImageNet standard deviation of the R, G, B channels (values in [0, 1])."""
 
 
+# Argument checks of the crops and datasets below (chapter 3 uses them too).
+
+def crop_window(feature, label, height, width):
+    """(h, w) of an image and its label of the same size, from which a
+    height x width window can be cropped; ValueError otherwise."""
+    validate.positive_int(height, 'height')
+    validate.positive_int(width, 'width')
+    feature_hw, label_hw = np.shape(feature)[:2], np.shape(label)[:2]
+    if feature_hw != label_hw:
+        raise ValueError(f'feature is {feature_hw} but label is {label_hw} '
+                         f'(height, width); they must have the same size')
+    if height > feature_hw[0] or width > feature_hw[1]:
+        raise ValueError(
+            f'cannot crop {height}x{width} out of a {feature_hw[0]}x'
+            f'{feature_hw[1]} image; pad it first (pad_to_size) or use '
+            f'a smaller crop')
+    return feature_hw
+
+
+def crop_size(value):
+    """(height, width) of a crop, from a pair of positive ints."""
+    return validate.shape2d(tuple(value) if isinstance(value, list) else value,
+                   'crop_size')
+
+
+def keep_mode(keep):
+    """True for keep='encoded' (compressed bytes in memory), False for
+    'decoded' (uint8 arrays); ValueError for anything else."""
+    if keep not in ('encoded', 'decoded'):
+        raise ValueError(f"keep must be 'encoded' (compressed bytes in "
+                         f"memory) or 'decoded' (uint8 arrays), got {keep!r}")
+    return keep == 'encoded'
+
+
+def scale_range(scale):
+    """None, or (low, high) random scale factors with 0 < low <= high."""
+    if scale is None:
+        return None
+    try:
+        low, high = (float(v) for v in scale)
+    except (TypeError, ValueError):
+        raise ValueError(f'scale must be None or a pair (low, high) of '
+                         f'factors, got {scale!r}') from None
+    if not 0 < low <= high:
+        raise ValueError(f'scale must satisfy 0 < low <= high, got {scale!r}')
+    return low, high
+
+
+def dataset_args(size, scale, keep):
+    """Checked (crop_size, scale, encoded) of a VOCSegDataset."""
+    return crop_size(size), scale_range(scale), keep_mode(keep)
+
+
+def some_fit(kept, labels, size):
+    """ValueError naming the largest image when no image (kept is empty)
+    is at least crop_size = (height, width)."""
+    if kept:
+        return
+    largest = max(labels, key=lambda a: a.shape[0] * a.shape[1]).shape
+    raise ValueError(
+        f'crop_size {size} is larger than every one of the '
+        f'{len(labels)} images (the largest is {largest[0]}x{largest[1]}); '
+        f'use a smaller crop_size or pad=True')
+
+
 def voc_rand_crop(feature, label, height, width):
     """Crop the same random height x width window out of an image and its
     label: (h, w, 3) and (h, w) arrays in, (height, width, 3) and
     (height, width) views out."""
-    h, w = validate.crop_window(feature, label, height, width)
+    h, w = crop_window(feature, label, height, width)
     top = np.random.randint(0, h - height + 1)
     left = np.random.randint(0, w - width + 1)
     return (feature[top:top + height, left:left + width],
@@ -96,14 +162,14 @@ class VOCSegDataset(gluon.data.Dataset):
 
     def __init__(self, is_train, crop_size, voc_dir, pad=False,
                  flip=False, scale=None, keep='encoded'):
-        self.crop_size, self.scale, encoded = validate.dataset_args(
+        self.crop_size, self.scale, encoded = dataset_args(
             crop_size, scale, keep)
         self.voc_dir = checked_voc_dir(voc_dir)
         self.pad, self.flip = pad, flip
         features, labels = read_voc_images(self.voc_dir, is_train, encoded)
         kept = [i for i, label in enumerate(labels)
                 if pad or self._fits(label.shape)]
-        validate.some_fit(kept, labels, self.crop_size)
+        some_fit(kept, labels, self.crop_size)
         self.features = [features[i] for i in kept]
         self.labels = [labels[i] for i in kept]
         self.num_filtered = len(labels) - len(kept)
@@ -144,7 +210,7 @@ class VOCWholeImages(gluon.data.Dataset):
         self.voc_dir = checked_voc_dir(voc_dir)
         self.multiple = validate.positive_int(multiple, 'multiple')
         self.features, self.labels = read_voc_images(
-            self.voc_dir, is_train, encoded=validate.keep_mode(keep))
+            self.voc_dir, is_train, encoded=keep_mode(keep))
 
     def __getitem__(self, idx):
         feature = decoded(self.features[idx])

@@ -25,3 +25,28 @@ def parse_device(text):
         raise ValueError(f'unknown device {text!r}: use cpu, cpu1, gpu0, '
                          f'gpu1, ...')
     return mx.Context(kind, int(number or 0))
+
+
+def checked_devices(value):
+    """`value` as a non-empty list of MXNet contexts that exist.
+
+    Accepts one context, a list of them, or strings such as 'cpu', 'gpu0',
+    'cpu:1' (see d2lfcn.devices.parse_device).
+    """
+    if isinstance(value, (mx.Context, str)):
+        value = [value]
+    found = [parse_device(d) if isinstance(d, str) else d
+             for d in (value or [])]
+    if not found:
+        raise ValueError('devices is empty: pass e.g. d2lfcn.try_all_gpus()')
+    for d in found:
+        if not isinstance(d, mx.Context):
+            raise TypeError(f'devices must be MXNet contexts such as mx.cpu() '
+                            f'or mx.gpu(0), got {d!r}')
+        if d.device_type == 'gpu' and d.device_id >= mx.context.num_gpus():
+            raise ValueError(f'{d} does not exist: this machine has '
+                             f'{mx.context.num_gpus()} GPU(s); use '
+                             f'd2lfcn.try_all_gpus()')
+    if len(set(found)) != len(found):
+        raise ValueError(f'devices lists a device twice: {found}')
+    return found

@@ -24,6 +24,7 @@ from mxnet.gluon import nn
 from mxnet.gluon.model_zoo import model_store, vision
 
 from d2lfcn import validate
+from d2lfcn.devices import checked_devices
 from d2lfcn.upsampling import bilinear_kernel
 
 VARIANTS = ('32s', '16s', '8s')
@@ -197,7 +198,7 @@ def fcn_resnet18(num_classes=21, pretrained=True, variant='32s', weights=None,
     convolutions: bilinear) is always freshly initialised.
     """
     num_classes = validate.num_classes(num_classes)
-    devices = validate.devices(devices or mx.cpu())
+    devices = checked_devices(devices or mx.cpu())
     backbone = vision.resnet18_v2(pretrained=False)
     source = weights or (pretrained and pretrained_backbone_file(root))
     if source:
@@ -243,7 +244,7 @@ def fcn_like(source, variant=None, head=None, learn_final_upsampling=None,
     # structural names, the same in both nets, unlike the instance-numbered
     # Parameter names ('fcn3_conv0_weight')
     old = source._collect_params_with_prefix()
-    devices = validate.devices(devices or old['score32.weight'].list_ctx())
+    devices = checked_devices(devices or old['score32.weight'].list_ctx())
     net = fcn_resnet18(
         source.num_classes, pretrained=False,
         variant=source.variant if variant is None else variant,

@@ -14,6 +14,7 @@ import numpy as np
 
 from d2lfcn import validate
 from d2lfcn.data import normalize_image
+from d2lfcn.devices import checked_devices
 from d2lfcn.voc import label_to_rgb
 
 
@@ -65,7 +66,7 @@ def predict(net, image, devices):
     as_rgb_image); it is normalised like the training data and scored on
     devices[0] in one pass.
     """
-    device = validate.devices(devices)[0]
+    device = checked_devices(devices)[0]
     x = normalize_image(as_rgb_image(image)).expand_dims(0)
     scores = net(x.as_in_context(device))
     return scores.argmax(axis=1)[0].asnumpy().astype(np.int64)

@@ -19,6 +19,7 @@ from mxnet import autograd, gluon, nd
 
 from d2lfcn import validate
 from d2lfcn.checkpoints import prepare_checkpoints, save_checkpoint
+from d2lfcn.devices import checked_devices
 from d2lfcn.metrics import SegMetric
 from d2lfcn.live_plot import plot_history
 
@@ -63,11 +64,17 @@ def evaluate(net, data, devices, num_classes=None):
     validation images of d2lfcn.VOCWholeImages). Images go to the devices in
     turn; the metric is copied to the host once, at the end.
     """
-    devices = validate.devices(devices)
+    devices = checked_devices(devices)
     params = net.collect_params()
     if any(p.list_ctx() != devices for p in params.values()):
         params.reset_ctx(devices)     # the net must live where it runs
-    metric = SegMetric(num_classes or getattr(net, 'num_classes', 21))
+    return _score(net, data, devices,
+                  num_classes or getattr(net, 'num_classes', 21))
+
+
+def _score(net, data, devices, num_classes):
+    """evaluate() without its checks, for train(), which has made them."""
+    metric = SegMetric(num_classes)
     for i, (X, y) in enumerate(data):
         device = devices[i % len(devices)]
         X, y = _as_batch(X, 4), _as_batch(y, 3)
@@ -122,7 +129,7 @@ def train(net, train_iter, test_iter, loss, trainer, num_epochs, devices,
     train_mean_iou, val_pixel_accuracy, val_mean_iou, seconds and
     images_per_second (training images only).
     """
-    devices = validate.devices(devices)
+    devices = checked_devices(devices)
     num_epochs = validate.int_at_least(num_epochs, 'num_epochs', 0)
     net.collect_params().reset_ctx(devices)
     net.hybridize(static_alloc=True)
@@ -145,7 +152,7 @@ def train(net, train_iter, test_iter, loss, trainer, num_epochs, devices,
             check_labels=epoch == start)
         row = {'epoch': epoch + 1, **scores}
         if test_iter is not None:
-            got = evaluate(net, test_iter, devices, net.num_classes).get()
+            got = _score(net, test_iter, devices, net.num_classes).get()
             row.update(val_pixel_accuracy=got['pixel_accuracy'],
                        val_mean_iou=got['mean_iou'])
         row.update(seconds=seconds, images_per_second=images / seconds)

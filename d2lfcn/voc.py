@@ -310,11 +310,15 @@ def is_complete_voc(voc_dir):
 
 
 def checked_voc_dir(voc_dir):
-    """voc_dir as a Path, after checking that its train split can be listed
-    (a clear error naming the fix if not)."""
+    """voc_dir as a Path, after checking that it is a folder (a clear error
+    naming the fix if not). The split files are checked when they are read
+    (split_names), once."""
     if voc_dir is None:
         raise ValueError('voc_dir is None: pass the VOCdevkit/VOC2012 folder '
                          'to read, e.g. voc_dir = d2lfcn.find_voc_dir()')
     voc_dir = Path(voc_dir)
-    split_names(voc_dir, 'train')
+    if not voc_dir.is_dir():
+        raise FileNotFoundError(
+            f'VOC folder {voc_dir} does not exist; voc_dir must be the '
+            f'VOCdevkit/VOC2012 folder: {_fix_hint()}')
     return voc_dir

@@ -8,8 +8,9 @@ import pytest
 from mxnet import autograd, gluon, nd
 
 from helpers import toy_segmentation
-from d2lfcn import checkpoints, devices, validate
+from d2lfcn import checkpoints, devices
 from d2lfcn.checkpoints import list_checkpoints, load_checkpoint
+from d2lfcn.devices import checked_devices
 from d2lfcn.model import fcn_resnet18
 from d2lfcn.training import SegmentationLoss, evaluate, train
 
@@ -95,18 +96,18 @@ def test_evaluate_scores_whole_images_of_any_size():
 
 
 def test_devices_are_checked():
-    assert validate.devices(mx.cpu()) == [mx.cpu()]
-    assert validate.devices(['cpu', 'cpu:1']) == DEVICES
+    assert checked_devices(mx.cpu()) == [mx.cpu()]
+    assert checked_devices(['cpu', 'cpu:1']) == DEVICES
     with pytest.raises(ValueError, match='gpu.7. does not exist'):
-        validate.devices([mx.gpu(7)])
+        checked_devices([mx.gpu(7)])
     with pytest.raises(ValueError, match="unknown device 'tpu0'"):
-        validate.devices(['tpu0'])
+        checked_devices(['tpu0'])
     with pytest.raises(ValueError, match='devices is empty'):
-        validate.devices([])
+        checked_devices([])
     with pytest.raises(ValueError, match='lists a device twice'):
-        validate.devices([mx.cpu(0), mx.cpu(0)])
+        checked_devices([mx.cpu(0), mx.cpu(0)])
     with pytest.raises(TypeError, match='must be MXNet contexts'):
-        validate.devices([0])
+        checked_devices([0])
 
 
 
