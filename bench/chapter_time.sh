@@ -11,7 +11,8 @@ python="$src/.venv/bin/python"
 [ -x "$python" ] || { echo "run 'make setup' first ($python is missing)"; exit 1; }
 [ $# -gt 0 ] || { echo "usage: bash bench/chapter_time.sh 05 06 07"; exit 1; }
 dir=$(mktemp -d)
-git -C "$src" archive HEAD | tar -x -C "$dir"
+head=$(git -C "$src" rev-parse --short HEAD)   # the snapshot that runs
+git -C "$src" archive "$head" | tar -x -C "$dir"
 cd "$dir"
 total=0
 for n in "$@"; do
@@ -24,5 +25,5 @@ for n in "$@"; do
   total=$(( total + s ))
   awk -v n="$nb" -v s="$s" 'BEGIN { printf "%s: %.1f min\n", n, s / 60 }'
 done
-awk -v s="$total" -v c="$(nproc)" -v h="$(git -C "$src" rev-parse --short HEAD)" \
+awk -v s="$total" -v c="$(nproc)" -v h="$head" \
   -v d="$dir" 'BEGIN { printf "in all: %.1f min on %s cores (HEAD %s); notebooks in %s\n", s / 60, c, h, d }'
