@@ -325,6 +325,7 @@ def test_train_errors_name_the_options(tiny_sample, tmp_path, capsys):
     assert code == 2 and '--batch-size 50 is larger' in err, err
 
 
+@pytest.mark.slow
 def test_train_uses_the_recipe_of_chapter_5(tiny_sample, tmp_path, capsys):
     """Adam with the poly schedule, seeded: two runs give the same weights."""
     results = []

@@ -29,6 +29,7 @@ def make_run(variant='32s', seed=0, lr=0.05):
     return net, trainer, train_iter
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize('variant', ['32s', '16s', '8s'])
 def test_loss_falls_on_two_devices(variant):
     net, trainer, train_iter = make_run(variant)
@@ -130,6 +131,7 @@ def test_amp_is_off_on_the_cpu():
     assert len(history) == 1
 
 
+@pytest.mark.slow
 def test_checkpoints_resume_and_never_overwrite(tmp_path):
     ckpt = tmp_path / 'ckpt'
     net, trainer, train_iter = make_run()
