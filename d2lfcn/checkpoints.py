@@ -4,6 +4,7 @@ leaves one that looks complete, and read back to resume or to predict.
 """
 import json
 import os
+import re
 import shutil
 from pathlib import Path
 
@@ -72,9 +73,10 @@ def list_checkpoints(checkpoint_dir):
     root = Path(checkpoint_dir)
     if not root.is_dir():
         return []
-    found = [p for p in root.glob('epoch-[0-9][0-9][0-9][0-9]')
-             if all((p / f).is_file() for f in CHECKPOINT_FILES)]
-    return sorted(found)
+    found = [p for p in root.glob('epoch-*')
+             if re.fullmatch(r'epoch-\d{4,}', p.name)
+             and all((p / f).is_file() for f in CHECKPOINT_FILES)]
+    return sorted(found, key=lambda p: int(p.name[len('epoch-'):]))
 
 
 def read_checkpoint_meta(path):

@@ -61,6 +61,10 @@ def num_classes(value):
             not isinstance(value, numbers.Integral) or value < 2:
         raise ValueError(f'num_classes must be an integer >= 2, got '
                          f'{value!r}')
+    if value > 255:
+        raise ValueError(f'num_classes must be at most 255, got {value}: the '
+                         f'label 255 means "ignore" (as in VOC), so a class '
+                         f'255 could never be scored')
     return int(value)
 
 

@@ -293,8 +293,14 @@ def label_to_rgb(label):
 
     Returns an (h, w, 3) uint8 picture; 255 shows as (224, 224, 192).
     """
-    label = validate.as_image(label, 'label')
-    return _PALETTE[np.asarray(label).astype(np.int64) & 255]
+    label = np.asarray(validate.as_image(label, 'label'))
+    wrong = ~np.isfinite(label) | (label != np.round(label)) | (label < 0) | \
+        (label > 255)
+    if wrong.any():
+        where = tuple(int(i) for i in np.argwhere(wrong)[0])
+        raise ValueError(f'label must hold class indices 0-255 (255 = '
+                         f'ignore), got {label[where]!r} at {where}')
+    return _PALETTE[label.astype(np.int64)]
 
 
 _PALETTE = voc_palette()
