@@ -225,13 +225,14 @@ def _read_image(path):
     import numpy as np
     from PIL import Image, ImageOps, UnidentifiedImageError
 
-    from d2lfcn.voc import refuse_truncated_images
+    from d2lfcn.voc import photo_pixels, refuse_truncated_images
     try:
         with refuse_truncated_images(), Image.open(path) as im:
             im.load()
             im = ImageOps.exif_transpose(im)
-            return np.asarray(im.convert('RGBA' if 'A' in im.getbands()
-                                         else 'RGB'))
+            if 'A' not in im.getbands():
+                return photo_pixels(im, path)     # deep grey images too
+            return np.asarray(im.convert('RGBA'))
     except FileNotFoundError:
         raise FileNotFoundError(f'no image at {path}') from None
     except IsADirectoryError:

@@ -6,6 +6,10 @@ paths on a machine without GPUs.
 """
 import mxnet as mx
 
+MAX_CPU_CONTEXTS = 64
+"""CPU contexts are names for the same cores, useful to run multi-device
+code without GPUs; a huge index would make MXNet allocate without end."""
+
 
 def try_gpu(i=0):
     """GPU number i if it exists, else the CPU."""
@@ -43,6 +47,11 @@ def checked_devices(value):
         if not isinstance(d, mx.Context):
             raise TypeError(f'devices must be MXNet contexts such as mx.cpu() '
                             f'or mx.gpu(0), got {d!r}')
+        if d.device_type == 'cpu' and d.device_id >= MAX_CPU_CONTEXTS:
+            raise ValueError(f'{d}: at most {MAX_CPU_CONTEXTS} CPU contexts '
+                             f'(cpu0 to cpu{MAX_CPU_CONTEXTS - 1}); they all '
+                             f'share the same cores, e.g. cpu0,cpu1 tests two '
+                             f'devices')
         if d.device_type == 'gpu' and d.device_id >= mx.context.num_gpus():
             raise ValueError(f'{d} does not exist: this machine has '
                              f'{mx.context.num_gpus()} GPU(s); use '

@@ -135,11 +135,36 @@ def refuse_truncated_images():
         ImageFile.LOAD_TRUNCATED_IMAGES = saved
 
 
+def photo_pixels(img, path):
+    """An opened PIL image as (h, w, 3) uint8 RGB pixels. Grey images deeper
+    than 8 bits keep their picture: 16-bit ones (and 32-bit integer ones
+    with values above 255) are scaled from 0-65535, float ones from 0-1 (or
+    taken as they are if they lie in 0-255); a float image outside both
+    ranges is refused, naming path. Everything else PIL converts."""
+    if not (img.mode.startswith('I') or img.mode == 'F'):
+        return np.asarray(img.convert('RGB'))
+    grey = np.asarray(img, dtype=np.float64)
+    low, high = grey.min(initial=0), grey.max(initial=0)
+    if img.mode == 'F':
+        if not np.isfinite(grey).all() or low < 0 or high > 255:
+            raise ValueError(f'photo {path} is a float image with values '
+                             f'from {low:g} to {high:g}; only 0-1 or 0-255 '
+                             f'read as brightness: save it as an 8-bit image')
+        grey = grey * 255 if high <= 1 else grey
+    elif img.mode.startswith('I;16') or high > 255:
+        if low < 0 or high > 65535:
+            raise ValueError(f'photo {path} is a 32-bit image with values '
+                             f'from {low:g} to {high:g}: save it as an 8-bit '
+                             f'or 16-bit image')
+        grey = grey * (255 / 65535)
+    return np.repeat(np.round(grey).astype(np.uint8)[..., None], 3, axis=2)
+
+
 def _decode_image(data, path):
     """JPEG/PNG bytes of an RGB image -> (h, w, 3) uint8 array."""
     try:
         with refuse_truncated_images(), Image.open(io.BytesIO(data)) as img:
-            return np.asarray(img.convert('RGB'))
+            return photo_pixels(img, path)
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError,
             Image.DecompressionBombError) as e:
         raise ValueError(f'cannot decode image {path} ({e}); the file is '
@@ -160,8 +185,9 @@ def _decode_label(data, path, check=True):
     try:
         with refuse_truncated_images(), Image.open(io.BytesIO(data)) as img:
             mode = img.mode
-            pixels = np.array(img if mode in ('P', 'L') or mode.startswith('I')
-                              else img.convert('RGB'))
+            # mode '1' (a boolean mask) holds classes 0 and 1, not 0 and 255
+            pixels = np.array(img if mode in ('P', 'L', '1') or
+                              mode.startswith('I') else img.convert('RGB'))
     except (UnidentifiedImageError, OSError, SyntaxError) as e:
         raise ValueError(f'cannot decode label {path} ({e}); the file is '
                          f'corrupt or truncated: replace it (re-download '

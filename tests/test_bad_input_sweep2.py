@@ -40,3 +40,78 @@ def test_checkpoints_past_epoch_9999_are_found(tmp_path):
             (folder / name).write_text('x')
     found = [p.name for p in list_checkpoints(tmp_path)]
     assert found == ['epoch-9999', 'epoch-10000', 'epoch-10001']
+
+
+def _png_bytes(img):
+    import io
+    buffer = io.BytesIO()
+    img.save(buffer, format='PNG')
+    return buffer.getvalue()
+
+
+def test_a_mode_1_label_keeps_its_classes():
+    """Row 2: a boolean mask saved by PIL (mode '1', values 0/1) was read as
+    {0, 255}, so class 1 silently became 'ignore'."""
+    from PIL import Image
+
+    from d2lfcn.voc import _decode_label
+    mask = np.zeros((6, 8), bool)
+    mask[2:5, 3:7] = True
+    label = _decode_label(_png_bytes(Image.fromarray(mask).convert('1')),
+                          'mask.png')
+    assert label.dtype == np.uint8 and set(np.unique(label)) == {0, 1}
+    assert (label == mask).all()
+
+
+@pytest.mark.parametrize('kind', ['uint16 PNG', 'float TIFF in [0, 1]'])
+def test_deep_grey_photos_keep_their_picture(kind):
+    """Row 1: a 16-bit grey PNG or a float TIFF photo was read as all 255
+    (or all 0)."""
+    import io
+
+    from PIL import Image
+
+    from d2lfcn.voc import _decode_image
+    ramp = np.tile(np.linspace(0, 1, 16), (4, 1))
+    if kind == 'uint16 PNG':
+        data = _png_bytes(Image.fromarray((ramp * 65535).astype(np.uint16)))
+    else:
+        buffer = io.BytesIO()
+        Image.fromarray(ramp.astype(np.float32), mode='F').save(buffer,
+                                                                 format='TIFF')
+        data = buffer.getvalue()
+    rgb = _decode_image(data, 'photo')
+    assert rgb.shape == (4, 16, 3) and rgb.dtype == np.uint8
+    np.testing.assert_allclose(rgb[..., 0], ramp * 255, atol=1)
+
+
+def test_a_float_photo_outside_both_ranges_is_refused():
+    import io
+
+    from PIL import Image
+
+    from d2lfcn.voc import _decode_image
+    buffer = io.BytesIO()
+    Image.fromarray(np.full((3, 3), 700, np.float32), mode='F').save(
+        buffer, format='TIFF')
+    with pytest.raises(ValueError, match='photo'):
+        _decode_image(buffer.getvalue(), 'photo.tif')
+
+
+def test_a_huge_device_index_is_refused_at_once():
+    """Row 4: --devices cpu10000000 allocated memory until it ran out."""
+    from d2lfcn.devices import checked_devices
+    with pytest.raises(ValueError, match='cpu'):
+        checked_devices(['cpu10000000'])
+    assert len(checked_devices(['cpu0', 'cpu1'])) == 2
+
+
+def test_predict_reads_a_16_bit_photo_as_its_picture(tmp_path):
+    """Row 1, on the command line's side."""
+    from PIL import Image
+
+    from d2lfcn.__main__ import _read_image
+    ramp = np.tile(np.linspace(0, 1, 16), (4, 1))
+    Image.fromarray((ramp * 65535).astype(np.uint16)).save(tmp_path / 'p.png')
+    rgb = _read_image(tmp_path / 'p.png')
+    np.testing.assert_allclose(rgb[..., 1], ramp * 255, atol=1)
