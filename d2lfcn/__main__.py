@@ -1,5 +1,6 @@
 """Command line: python -m d2lfcn {train, predict, download-voc} --help."""
 import argparse
+import os
 import sys
 from pathlib import Path
 
@@ -296,10 +297,18 @@ def run_predict(args):
     args.out_dir.mkdir(parents=True, exist_ok=True)
     for image_path, out, pixels in zip(args.images, outputs, pictures):
         pred = predict(net, pixels, args.devices)
-        if args.overlay:
-            Image.fromarray(overlay(pixels, pred)).save(out)
-        else:
-            write_label_png(pred, out)
+        # written under a temporary name, then renamed: a file replaced is
+        # replaced whole (never written through a link to another file),
+        # and an interrupted write leaves no half picture
+        tmp = out.with_name(f'.{out.stem}.{os.getpid()}.partial.png')
+        try:
+            if args.overlay:
+                Image.fromarray(overlay(pixels, pred)).save(tmp, format='PNG')
+            else:
+                write_label_png(pred, tmp)
+            os.replace(tmp, out)
+        finally:
+            tmp.unlink(missing_ok=True)
         print(f'{image_path} -> {out} ({pred.shape[0]}x{pred.shape[1]})')
 
 

@@ -339,3 +339,20 @@ def test_train_uses_the_recipe_of_chapter_5(tiny_sample, tmp_path, capsys):
         results.append((epoch / 'net.params').read_bytes())
         assert b'Adam' in (epoch / 'trainer.states').read_bytes()
     assert results[0] == results[1]
+
+
+def test_overwrite_replaces_a_hard_link_instead_of_writing_through_it(
+        tmp_path, checkpoint, capsys):
+    """#24 row 10: with --overwrite, an output that was a hard link to the
+    input photo was written through, and the photo was lost."""
+    photo = photo_file(tmp_path / 'photo.png')
+    before = photo.read_bytes()
+    out_dir = tmp_path / 'out'
+    out_dir.mkdir()
+    os.link(photo, out_dir / 'photo.png')
+    code, err = run_main(capsys, 'predict', photo, '-o', out_dir,
+                         '--checkpoint', checkpoint, '--overwrite')
+    assert code == 0, err
+    assert photo.read_bytes() == before
+    assert (out_dir / 'photo.png').read_bytes() != before
+    assert [p.name for p in out_dir.iterdir()] == ['photo.png']   # no temp
