@@ -147,20 +147,25 @@ def _load_trainer_states(trainer, states_file):
     ones. The settings given now win, and a change is reported.
     """
     given = trainer.optimizer
+    corrupt = (f'cannot load {states_file}: it is truncated or corrupt; '
+               f'delete that checkpoint folder to resume from the one before '
+               f'it')
+    try:        # read into a scratch updater first: refuse before any change
+        probe = mx.optimizer.get_updater(mx.optimizer.SGD())
+        probe.set_states(Path(states_file).read_bytes())
+    except Exception as e:
+        raise ValueError(f'{corrupt} ({type(e).__name__})') from None
+    if type(probe.optimizer) is not type(given):
+        raise ValueError(
+            f'{states_file} holds the state of a '
+            f'{type(probe.optimizer).__name__} optimizer, the trainer given '
+            f'now uses {type(given).__name__}: resume with the same '
+            f'optimizer, or start a new run in another folder')
     try:
         trainer.load_states(str(states_file))
     except Exception as e:
-        raise ValueError(f'cannot load {states_file}: it is truncated or '
-                         f'corrupt ({type(e).__name__}); delete that '
-                         f'checkpoint folder to resume from the one before '
-                         f'it') from None
+        raise ValueError(f'{corrupt} ({type(e).__name__})') from None
     loaded = trainer.optimizer
-    if type(loaded) is not type(given):
-        raise ValueError(
-            f'{states_file} holds the state of a {type(loaded).__name__} '
-            f'optimizer, the trainer given now uses {type(given).__name__}: '
-            f'resume with the same optimizer, or start a new run in another '
-            f'folder')
     given.num_update = loaded.num_update
     given._index_update_count = dict(loaded._index_update_count)
     given.param_dict = loaded.param_dict

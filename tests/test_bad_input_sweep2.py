@@ -115,3 +115,25 @@ def test_predict_reads_a_16_bit_photo_as_its_picture(tmp_path):
     Image.fromarray((ramp * 65535).astype(np.uint16)).save(tmp_path / 'p.png')
     rgb = _read_image(tmp_path / 'p.png')
     np.testing.assert_allclose(rgb[..., 1], ramp * 255, atol=1)
+
+
+def test_a_refused_resume_leaves_the_callers_trainer_alone(tmp_path):
+    """Row 6: resuming an SGD checkpoint with an Adam trainer was refused,
+    but only after the caller's Trainer had been switched to SGD with the
+    checkpoint's learning rate."""
+    import mxnet as mx
+    from mxnet import gluon, nd
+
+    from d2lfcn.checkpoints import _load_trainer_states
+    net = gluon.nn.Dense(2, in_units=3)
+    net.initialize()
+    sgd = gluon.Trainer(net.collect_params(), 'sgd', {'learning_rate': 0.05})
+    with mx.autograd.record():
+        net(nd.ones((1, 3))).sum().backward()
+    sgd.step(1)
+    sgd.save_states(str(tmp_path / 'trainer.states'))
+    adam = gluon.Trainer(net.collect_params(), 'adam', {'learning_rate': 1e-3})
+    with pytest.raises(ValueError, match='SGD'):
+        _load_trainer_states(adam, tmp_path / 'trainer.states')
+    assert type(adam.optimizer).__name__ == 'Adam'
+    assert adam.learning_rate == 1e-3
