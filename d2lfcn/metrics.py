@@ -33,6 +33,11 @@ class SegMetric:
     (num_classes x num_classes) counts once and computes the metrics.
     """
 
+    MAX_QUEUED = 8
+    """update() waits for the counts of a device after this many updates
+    there, so that a loop of updates cannot queue work (and memory) without
+    bound; a training loop, which waits every batch anyway, never notices."""
+
     def __init__(self, num_classes, ignore_index=255):
         num_classes = validate.num_classes(num_classes)
         self.num_classes = num_classes
@@ -42,6 +47,7 @@ class SegMetric:
     def reset(self):
         """Forget every batch seen so far."""
         self._counts = {}  # device -> float64 NDArray (C, C) on that device
+        self._queued = {}  # device -> updates since the last wait there
         # device -> (6,) NDArray: smallest and largest scored label, number
         # of fractional labels, and the same three for the predictions
         self._ranges = {}
@@ -90,6 +96,15 @@ class SegMetric:
             self._counts[ctx] += batch
         else:
             self._counts[ctx] = batch
+        self._queued[ctx] = self._queued.get(ctx, 0) + 1
+        if self._queued[ctx] >= self.MAX_QUEUED:
+            self.wait()
+
+    def wait(self):
+        """Block until every update so far has been counted."""
+        for counts in self._counts.values():
+            counts.wait_to_read()
+        self._queued = {}
 
     def raise_if_invalid(self):
         """ValueError if a label or a predicted index seen so far was not a

@@ -79,6 +79,7 @@ def _score(net, data, devices, num_classes):
         device = devices[i % len(devices)]
         X, y = _as_batch(X, 4), _as_batch(y, 3)
         metric.update(net(X.as_in_context(device)), y.as_in_context(device))
+    metric.wait()                # nothing left queued when it returns
     return metric
 
 
