@@ -53,6 +53,7 @@ def save_checkpoint(checkpoint_dir, net, trainer, history, num_kept=2):
         for name in CHECKPOINT_FILES:
             with open(tmp / name, 'rb') as f:
                 os.fsync(f.fileno())
+        _read_back(tmp, meta, final)
     except BaseException:   # a full disk, an interrupt: leave nothing behind
         shutil.rmtree(tmp, ignore_errors=True)
         raise
@@ -137,6 +138,30 @@ def load_checkpoint(path, net, trainer=None, devices=None):
     return history
 
 
+def _states_in(states_file):
+    """A scratch updater holding the optimizer and the states that a
+    trainer.states file holds (an error if it cannot be read whole)."""
+    updater = mx.optimizer.get_updater(mx.optimizer.SGD())
+    updater.set_states(Path(states_file).read_bytes())
+    return updater
+
+
+def _read_back(folder, meta, final):
+    """OSError unless the three files in folder read back whole: a full disk
+    or a file-size limit can cut a file short without any error on write."""
+    try:
+        nd.load(str(folder / 'net.params'))
+        _states_in(folder / 'trainer.states')
+        if json.loads((folder / 'meta.json').read_text()) != \
+                json.loads(json.dumps(meta)):
+            raise ValueError('meta.json differs from what was written')
+    except Exception as e:
+        raise OSError(f'checkpoint {final} was not written completely '
+                      f'({type(e).__name__}): is the disk full, or a '
+                      f'file-size limit set? Nothing was saved for this '
+                      f'epoch') from None
+
+
 def _load_trainer_states(trainer, states_file):
     """Load the optimizer's state (momentum, moment estimates, the count of
     updates) from states_file, but keep the trainer's own hyper-parameters.
@@ -151,8 +176,7 @@ def _load_trainer_states(trainer, states_file):
                f'delete that checkpoint folder to resume from the one before '
                f'it')
     try:        # read into a scratch updater first: refuse before any change
-        probe = mx.optimizer.get_updater(mx.optimizer.SGD())
-        probe.set_states(Path(states_file).read_bytes())
+        probe = _states_in(states_file)
     except Exception as e:
         raise ValueError(f'{corrupt} ({type(e).__name__})') from None
     if type(probe.optimizer) is not type(given):

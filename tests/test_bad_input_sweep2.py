@@ -168,3 +168,26 @@ def test_metric_updates_wait_for_their_queued_work(monkeypatch):
             return nd.one_hot(x[:, 0], 3).transpose((0, 3, 1, 2))
     evaluate(Identity(), [(label.expand_dims(1), label)], ['cpu'])
     assert waits, 'evaluate returned without waiting for its metric'
+
+
+def test_a_checkpoint_cut_short_is_not_counted_complete(tmp_path, monkeypatch):
+    """Row 9: with a file-size limit that cut net.params short by 28 bytes,
+    every checkpoint was truncated yet counted complete; predict and
+    --resume failed later."""
+    from mxnet import gluon
+
+    from d2lfcn.checkpoints import list_checkpoints, save_checkpoint
+    net = gluon.nn.Dense(2, in_units=3)
+    net.initialize()
+    trainer = gluon.Trainer(net.collect_params(), 'adam')
+    real = net.save_parameters
+
+    def cut_short(path, *args, **kwargs):
+        real(path, *args, **kwargs)
+        with open(path, 'r+b') as f:
+            f.truncate(max(0, f.seek(0, 2) - 28))
+    monkeypatch.setattr(net, 'save_parameters', cut_short)
+    with pytest.raises(OSError, match='not written completely'):
+        save_checkpoint(tmp_path, net, trainer, [{'epoch': 1}])
+    assert list_checkpoints(tmp_path) == []
+    assert list(tmp_path.iterdir()) == []          # nothing half-written left
