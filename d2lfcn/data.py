@@ -46,7 +46,7 @@ def crop_window(feature, label, height, width):
 def crop_size(value):
     """(height, width) of a crop, from a pair of positive ints."""
     return validate.shape2d(tuple(value) if isinstance(value, list) else value,
-                   'crop_size')
+                            'crop_size')
 
 
 def keep_mode(keep):

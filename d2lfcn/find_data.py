@@ -9,7 +9,7 @@ from pathlib import Path
 from d2lfcn import locations
 from d2lfcn.sample_data import (SAMPLE_FOLDER, SAMPLE_NUM_TRAIN,
                                 SAMPLE_NUM_VAL, make_sample_voc)
-from d2lfcn.voc import checked_voc_dir, is_complete_voc, split_names
+from d2lfcn.voc import is_complete_voc, split_names
 
 QUICK_SAMPLE = ('sample_voc_quick', 48, 24)
 """(folder, num_train, num_val) of the small sample set of the quick
@@ -25,9 +25,8 @@ def find_voc_dir(voc_dir=None, quick=False, verbose=True):
     profile, in seconds), and prints which in one line.
     """
     if voc_dir is not None:
-        voc_dir = checked_voc_dir(voc_dir)
-        split_names(voc_dir, 'train')      # fail here, before any work
-        return voc_dir
+        split_names(voc_dir, 'train')   # the folder and its split, before any work
+        return Path(voc_dir)
     data_dir = Path(locations.DATA_DIR)
     real = data_dir / 'VOCdevkit' / 'VOC2012'
     if is_complete_voc(real):

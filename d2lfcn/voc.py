@@ -82,11 +82,7 @@ def _fix_hint():
 
 def split_names(voc_dir, split):
     """The image names listed in ImageSets/Segmentation/<split>.txt."""
-    voc_dir = Path(voc_dir)
-    if not voc_dir.is_dir():
-        raise FileNotFoundError(
-            f'VOC folder {voc_dir} does not exist; voc_dir must be the '
-            f'VOCdevkit/VOC2012 folder: {_fix_hint()}')
+    voc_dir = checked_voc_dir(voc_dir)
     split_file = voc_dir / 'ImageSets' / 'Segmentation' / f'{split}.txt'
     if not split_file.is_file():
         raise FileNotFoundError(

@@ -61,6 +61,10 @@ def stop_process_group(proc, timeout=20):
         proc.wait()
 
 
+def is_solution(cell):
+    return 'solution' in cell.metadata.get('tags', [])
+
+
 @functools.lru_cache(maxsize=None)
 def _chapter_namespace(chapter):
     """A namespace in which the first code cell (the imports) of chapter
@@ -84,8 +88,7 @@ def solution(chapter, name):
     path, namespace = _chapter_namespace(chapter)
     pattern = re.compile(rf'^def {re.escape(name)}\(', re.M)
     for cell in code_cells(path):
-        if 'solution' in cell.metadata.get('tags', []) and \
-                pattern.search(cell.source):
+        if is_solution(cell) and pattern.search(cell.source):
             filename = f'<{path.name}: solution {name}>'
             linecache.cache[filename] = (len(cell.source), None,
                                          cell.source.splitlines(True),

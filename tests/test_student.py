@@ -22,7 +22,7 @@ from concurrent.futures import ThreadPoolExecutor
 import nbformat
 import pytest
 
-from helpers import NOTEBOOKS, ROOT, read_notebook
+from helpers import NOTEBOOKS, ROOT, is_solution, read_notebook
 
 sys.path.insert(0, str(ROOT / 'tools'))
 import make_student  # noqa: E402
@@ -37,10 +37,6 @@ def student_dir(tmp_path_factory):
                             cwd=ROOT, capture_output=True, text=True)
     assert result.returncode == 0, result.stdout + result.stderr
     return out
-
-
-def is_solution(cell):
-    return 'solution' in cell.metadata.get('tags', [])
 
 
 def checker_cells(nb):
