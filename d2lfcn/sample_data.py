@@ -16,6 +16,7 @@ most 11 degrees), as in photos. Images are about half of VOC's size (about
 190 x 250); 1-3 objects overlap in each, and each object gets VOC's thin
 ignore border (255).
 """
+import hashlib
 import json
 import os
 import shutil
@@ -284,20 +285,78 @@ def is_sample_voc(voc_dir):
 
 
 def _read_marker(marker):
-    """The parameters in a dataset's marker file, or None."""
+    """The contents of a dataset's marker file (a dict), or None."""
     try:
-        return json.loads(marker.read_text())
+        found = json.loads(marker.read_text())
     except (OSError, ValueError):
         return None
+    return found if isinstance(found, dict) else None
+
+
+def _params(marker):
+    """The arguments a marked dataset was made with (the marker without its
+    list of files), or None."""
+    found = _read_marker(marker)
+    return None if found is None else \
+        {k: v for k, v in found.items() if k != 'files'}
+
+
+def _file_digests(voc_dir):
+    """{path relative to voc_dir: sha256 hex} of every file in it."""
+    return {p.relative_to(voc_dir).as_posix():
+            hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in sorted(voc_dir.rglob('*')) if p.is_file()}
+
+
+def _written_names(params):
+    """The files a marker without a list of files (format 4, before the list
+    was kept) says were written, as paths relative to VOC2012."""
+    try:
+        names = [f'sample_{i:06d}'
+                 for i in range(params['num_train'] + params['num_val'])]
+    except (KeyError, TypeError):
+        return set()
+    return ({f'JPEGImages/{n}.jpg' for n in names}
+            | {f'SegmentationClass/{n}.png' for n in names}
+            | {f'ImageSets/Segmentation/{s}.txt'
+               for s in ('train', 'val', 'trainval')})
+
+
+def _not_written_by_us(voc_dir, marker):
+    """Paths in voc_dir (relative) that make_sample_voc did not write as they
+    are now: files added, and files changed since (when the marker lists the
+    files' digests)."""
+    found = _read_marker(marker) or {}
+    written = found.get('files')
+    ours = {_MARKER}
+    if isinstance(written, dict):
+        on_disk = _file_digests(voc_dir)
+        return sorted(p for p, digest in on_disk.items()
+                      if p not in ours and written.get(p) != digest)
+    ours |= _written_names(found)
+    return sorted(p.relative_to(voc_dir).as_posix()
+                  for p in voc_dir.rglob('*') if p.is_file()
+                  and p.relative_to(voc_dir).as_posix() not in ours)
 
 
 def _refuse_foreign(devkit, marker):
     """FileExistsError unless devkit holds nothing but a sample dataset
-    written by make_sample_voc (its VOC2012 folder with a marker)."""
+    written by make_sample_voc (its VOC2012 folder with a marker), with no
+    file added or changed since."""
     entries = sorted(p.name for p in devkit.iterdir()) if devkit.is_dir() \
         else None
     if entries == ['VOC2012'] and _read_marker(marker) is not None:
-        return
+        changed = _not_written_by_us(devkit / 'VOC2012', marker)
+        if not changed:
+            return
+        raise FileExistsError(
+            f'{devkit / "VOC2012"} is a sample dataset, but '
+            f'{len(changed)} file(s) in it are not as the sample generator '
+            f'wrote them ({", ".join(changed[:4])}'
+            f'{", ..." if len(changed) > 4 else ""}): added or edited by '
+            f'you. Nothing was changed. To make a new sample dataset there, '
+            f'move those files out first; or pass make_sample_voc a root of '
+            f'its own')
     raise FileExistsError(
         f'{devkit} holds files the sample generator did not write '
         f'({", ".join(entries[:4]) if entries else "it is not a folder"}); '
@@ -334,10 +393,11 @@ def make_sample_voc(root=None, num_train=SAMPLE_NUM_TRAIN,
     Deterministic for given (num_train, num_val, seed): a complete dataset
     made with the same arguments is reused and never replaced; one made by
     this function with other arguments is replaced. Anything else in
-    root/VOCdevkit (a real VOC, the user's files) is never touched:
-    FileExistsError. The files are written to a temporary folder that is
-    renamed into place at the end, and a marker file written last says the
-    dataset is complete; temporary folders of killed runs are removed.
+    root/VOCdevkit (a real VOC, the user's files, a file added to or edited
+    in a sample dataset) is never touched: FileExistsError. The files are
+    written to a temporary folder that is renamed into place at the end,
+    and a marker file written last says the dataset is complete; temporary
+    folders of killed runs are removed.
     """
     validate.positive_int(num_train, 'num_train')
     validate.positive_int(num_val, 'num_val')
@@ -348,7 +408,7 @@ def make_sample_voc(root=None, num_train=SAMPLE_NUM_TRAIN,
     params = {'format': FORMAT_VERSION, 'num_train': num_train,
               'num_val': num_val, 'seed': seed, 'photos': list(PHOTOS)}
     marker = voc_dir / _MARKER
-    if _read_marker(marker) == params:
+    if _params(marker) == params:
         return voc_dir
     if devkit.exists():
         _refuse_foreign(devkit, marker)
@@ -357,8 +417,10 @@ def make_sample_voc(root=None, num_train=SAMPLE_NUM_TRAIN,
     tmp = root / f'.tmp-{os.getpid()}-{time.time_ns()}'
     try:
         _write_dataset(tmp / 'VOC2012', num_train, num_val, seed)
-        (tmp / 'VOC2012' / _MARKER).write_text(json.dumps(params))
-        if _read_marker(marker) == params:   # another process was faster
+        files = _file_digests(tmp / 'VOC2012')
+        (tmp / 'VOC2012' / _MARKER).write_text(
+            json.dumps({**params, 'files': files}))
+        if _params(marker) == params:        # another process was faster
             return voc_dir
         old = root / f'.old-{os.getpid()}-{time.time_ns()}'
         if devkit.exists():
@@ -367,7 +429,7 @@ def make_sample_voc(root=None, num_train=SAMPLE_NUM_TRAIN,
         try:
             os.replace(tmp, devkit)
         except OSError:
-            if _read_marker(marker) != params:
+            if _params(marker) != params:
                 raise
         shutil.rmtree(old, ignore_errors=True)
     finally:

@@ -191,3 +191,45 @@ def test_a_checkpoint_cut_short_is_not_counted_complete(tmp_path, monkeypatch):
         save_checkpoint(tmp_path, net, trainer, [{'epoch': 1}])
     assert list_checkpoints(tmp_path) == []
     assert list(tmp_path.iterdir()) == []          # nothing half-written left
+
+
+# Row 3: a file the user put into a generated sample dataset, or edited
+# there, is never deleted by making the sample set again.
+
+@pytest.mark.parametrize('change', ['add', 'edit', 'add-folder'])
+def test_regenerating_keeps_files_the_user_put_into_a_sample_set(tmp_path,
+                                                                  change):
+    from d2lfcn.sample_data import make_sample_voc
+    voc_dir = make_sample_voc(tmp_path, 3, 2, seed=0)
+    if change == 'add':
+        mine = voc_dir / 'JPEGImages' / 'my_photo.jpg'
+    elif change == 'edit':
+        mine = voc_dir / 'SegmentationClass' / 'sample_000001.png'
+    else:
+        mine = voc_dir / 'SegmentationObject' / 'sample_000001.png'
+        mine.parent.mkdir()
+    mine.write_bytes(b'the user\'s own')
+    with pytest.raises(FileExistsError, match=f'{mine.name}.*Nothing was '
+                                              f'changed.*move those files'):
+        make_sample_voc(tmp_path, 2, 2, seed=0)
+    assert mine.read_bytes() == b'the user\'s own'
+    assert len(list(voc_dir.glob('JPEGImages/sample_*.jpg'))) == 5
+
+
+def test_a_sample_set_of_the_previous_format_keeps_the_users_files(tmp_path):
+    """A marker written before the list of files was kept (format 4): the
+    files are checked by name."""
+    import json
+    from d2lfcn.sample_data import make_sample_voc
+    voc_dir = make_sample_voc(tmp_path, 3, 2, seed=0)
+    marker = voc_dir / 'sample_complete.json'
+    old = json.loads(marker.read_text())
+    del old['files']
+    old['format'] = 3
+    marker.write_text(json.dumps(old))
+    (voc_dir / 'notes.txt').write_text('keep me')
+    with pytest.raises(FileExistsError, match='notes.txt'):
+        make_sample_voc(tmp_path, 3, 2, seed=0)
+    (voc_dir / 'notes.txt').unlink()
+    assert make_sample_voc(tmp_path, 3, 2, seed=0) == voc_dir  # replaced
+    assert 'files' in json.loads(marker.read_text())
