@@ -203,9 +203,15 @@ def _check_checkpoint_dir(folder, resume):
     import os
 
     from d2lfcn.checkpoints import list_checkpoints
+    from d2lfcn.folder_lock import FolderInUseError, in_use_by
     if folder.exists() and not folder.is_dir():
         raise ValueError(f'--checkpoint-dir {folder} is a file, not a folder; '
                          f'choose another --checkpoint-dir')
+    holder = in_use_by(folder)
+    if holder:
+        raise FolderInUseError(
+            f'--checkpoint-dir {folder} is in use by {holder}; wait until '
+            f'that run ends (or stop it), or choose another --checkpoint-dir')
     if resume and not list_checkpoints(folder):
         raise FileNotFoundError(
             f'nothing to resume in {folder}: it holds no complete checkpoint. '

@@ -11,6 +11,8 @@ from pathlib import Path
 import mxnet as mx
 from mxnet import nd
 
+from d2lfcn.folder_lock import process_alive
+
 
 CHECKPOINT_FILES = ('net.params', 'trainer.states', 'meta.json')
 
@@ -206,11 +208,32 @@ def _load_trainer_states(trainer, states_file):
               f'checkpoint: {", ".join(changes)}')
 
 
+def _clean_leftovers(root):
+    """Remove what killed runs left in root: half-written checkpoints, and
+    an old checkpoint moved aside during a save (put back when its
+    replacement never arrived). Only those of processes that no longer run
+    (or of this one) are touched: a live run's files are its own."""
+    for left in sorted(root.glob('.epoch-*.*.partial')) + \
+            sorted(root.glob('.epoch-*.*.old')):
+        match = re.fullmatch(r'\.(epoch-\d{4,})\.(\d+)\.(partial|old)',
+                             left.name)
+        if not match:
+            continue
+        name, pid, kind = match.groups()
+        if int(pid) != os.getpid() and process_alive(int(pid)):
+            continue
+        complete = all((left / f).is_file() for f in CHECKPOINT_FILES)
+        if kind == 'old' and complete and not (root / name).exists():
+            os.replace(left, root / name)
+        else:
+            shutil.rmtree(left, ignore_errors=True)
+
+
 def prepare_checkpoints(checkpoint_dir, net, trainer, resume, devices):
-    """Resume from the newest checkpoint, or make sure none is overwritten."""
+    """Resume from the newest checkpoint, or make sure none is overwritten.
+    The caller holds the folder's lock (folder_lock.locked_folder)."""
+    _clean_leftovers(Path(checkpoint_dir))
     found = list_checkpoints(checkpoint_dir)
-    for partial in Path(checkpoint_dir).glob('.epoch-*.partial'):
-        shutil.rmtree(partial, ignore_errors=True)  # left by a killed run
     if not found:
         return []
     if not resume:

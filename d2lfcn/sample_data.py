@@ -16,7 +16,6 @@ most 11 degrees), as in photos. Images are about half of VOC's size (about
 190 x 250); 1-3 objects overlap in each, and each object gets VOC's thin
 ignore border (255).
 """
-import hashlib
 import json
 import os
 import shutil
@@ -29,6 +28,9 @@ import numpy as np
 from PIL import Image
 
 from d2lfcn import locations, validate
+from d2lfcn.sample_marker import is_sample_voc  # noqa: F401 (its API)
+from d2lfcn.sample_marker import (MARKER, file_digests, marker_params,
+                                  refuse_foreign, remove_stale_tmp)
 from d2lfcn.voc import IGNORE_LABEL, write_label_png
 
 SHAPES = ('ellipse', 'rectangle', 'triangle', 'diamond', 'star', 'ring',
@@ -54,7 +56,6 @@ SAMPLE_NUM_TRAIN, SAMPLE_NUM_VAL = 400, 150
 and 150 val images."""
 
 FORMAT_VERSION = 4
-_MARKER = 'sample_complete.json'
 
 
 def class_design(c):
@@ -277,114 +278,6 @@ def _write_dataset(voc_dir, num_train, num_val, seed):
             ''.join(n + '\n' for n in listed))
 
 
-def is_sample_voc(voc_dir):
-    """True if voc_dir (a VOCdevkit/VOC2012 folder) is a complete sample
-    dataset written by make_sample_voc, False for anything else (e.g. the
-    real Pascal VOC 2012)."""
-    return _read_marker(Path(voc_dir) / _MARKER) is not None
-
-
-def _read_marker(marker):
-    """The contents of a dataset's marker file (a dict), or None."""
-    try:
-        found = json.loads(marker.read_text())
-    except (OSError, ValueError):
-        return None
-    return found if isinstance(found, dict) else None
-
-
-def _params(marker):
-    """The arguments a marked dataset was made with (the marker without its
-    list of files), or None."""
-    found = _read_marker(marker)
-    return None if found is None else \
-        {k: v for k, v in found.items() if k != 'files'}
-
-
-def _file_digests(voc_dir):
-    """{path relative to voc_dir: sha256 hex} of every file in it."""
-    return {p.relative_to(voc_dir).as_posix():
-            hashlib.sha256(p.read_bytes()).hexdigest()
-            for p in sorted(voc_dir.rglob('*')) if p.is_file()}
-
-
-def _written_names(params):
-    """The files a marker without a list of files (format 4, before the list
-    was kept) says were written, as paths relative to VOC2012."""
-    try:
-        names = [f'sample_{i:06d}'
-                 for i in range(params['num_train'] + params['num_val'])]
-    except (KeyError, TypeError):
-        return set()
-    return ({f'JPEGImages/{n}.jpg' for n in names}
-            | {f'SegmentationClass/{n}.png' for n in names}
-            | {f'ImageSets/Segmentation/{s}.txt'
-               for s in ('train', 'val', 'trainval')})
-
-
-def _not_written_by_us(voc_dir, marker):
-    """Paths in voc_dir (relative) that make_sample_voc did not write as they
-    are now: files added, and files changed since (when the marker lists the
-    files' digests)."""
-    found = _read_marker(marker) or {}
-    written = found.get('files')
-    ours = {_MARKER}
-    if isinstance(written, dict):
-        on_disk = _file_digests(voc_dir)
-        return sorted(p for p, digest in on_disk.items()
-                      if p not in ours and written.get(p) != digest)
-    ours |= _written_names(found)
-    return sorted(p.relative_to(voc_dir).as_posix()
-                  for p in voc_dir.rglob('*') if p.is_file()
-                  and p.relative_to(voc_dir).as_posix() not in ours)
-
-
-def _refuse_foreign(devkit, marker):
-    """FileExistsError unless devkit holds nothing but a sample dataset
-    written by make_sample_voc (its VOC2012 folder with a marker), with no
-    file added or changed since."""
-    entries = sorted(p.name for p in devkit.iterdir()) if devkit.is_dir() \
-        else None
-    if entries == ['VOC2012'] and _read_marker(marker) is not None:
-        changed = _not_written_by_us(devkit / 'VOC2012', marker)
-        if not changed:
-            return
-        raise FileExistsError(
-            f'{devkit / "VOC2012"} is a sample dataset, but '
-            f'{len(changed)} file(s) in it are not as the sample generator '
-            f'wrote them ({", ".join(changed[:4])}'
-            f'{", ..." if len(changed) > 4 else ""}): added or edited by '
-            f'you. Nothing was changed. To make a new sample dataset there, '
-            f'move those files out first; or pass make_sample_voc a root of '
-            f'its own')
-    raise FileExistsError(
-        f'{devkit} holds files the sample generator did not write '
-        f'({", ".join(entries[:4]) if entries else "it is not a folder"}); '
-        f'they may be a real Pascal VOC or your own. Nothing was changed: '
-        f'pass make_sample_voc a root of its own (the default is '
-        f'{locations.DATA_DIR / SAMPLE_FOLDER})')
-
-
-def _remove_stale_tmp(root, hours=24):
-    """Delete temporary folders that killed runs of make_sample_voc left in
-    root: those of processes that no longer exist, or older than `hours`."""
-    for tmp in root.glob('.tmp-*-*'):
-        try:
-            pid = int(tmp.name.split('-')[1])
-            age = time.time() - tmp.stat().st_mtime
-        except (ValueError, OSError):
-            continue
-        try:
-            os.kill(pid, 0)
-            alive = True
-        except ProcessLookupError:
-            alive = False
-        except PermissionError:         # someone else's live process
-            alive = True
-        if not alive or age > hours * 3600:
-            shutil.rmtree(tmp, ignore_errors=True)
-
-
 def make_sample_voc(root=None, num_train=SAMPLE_NUM_TRAIN,
                     num_val=SAMPLE_NUM_VAL, seed=0):
     """Generate (or reuse) the sample dataset under root; return its
@@ -402,34 +295,36 @@ def make_sample_voc(root=None, num_train=SAMPLE_NUM_TRAIN,
     validate.positive_int(num_train, 'num_train')
     validate.positive_int(num_val, 'num_val')
     validate.nonnegative_int(seed, 'seed')
-    root = Path(locations.DATA_DIR / SAMPLE_FOLDER if root is None else root)
+    default_root = locations.DATA_DIR / SAMPLE_FOLDER
+    root = Path(default_root if root is None else root)
     devkit = root / 'VOCdevkit'
     voc_dir = devkit / 'VOC2012'
     params = {'format': FORMAT_VERSION, 'num_train': num_train,
               'num_val': num_val, 'seed': seed, 'photos': list(PHOTOS)}
-    marker = voc_dir / _MARKER
-    if _params(marker) == params:
+    marker = voc_dir / MARKER
+    if marker_params(marker) == params:
         return voc_dir
     if devkit.exists():
-        _refuse_foreign(devkit, marker)
+        refuse_foreign(devkit, marker, default_root)
     root.mkdir(parents=True, exist_ok=True)
-    _remove_stale_tmp(root)
+    remove_stale_tmp(root)
     tmp = root / f'.tmp-{os.getpid()}-{time.time_ns()}'
     try:
         _write_dataset(tmp / 'VOC2012', num_train, num_val, seed)
-        files = _file_digests(tmp / 'VOC2012')
-        (tmp / 'VOC2012' / _MARKER).write_text(
+        files = file_digests(tmp / 'VOC2012')
+        (tmp / 'VOC2012' / MARKER).write_text(
             json.dumps({**params, 'files': files}))
-        if _params(marker) == params:        # another process was faster
+        if marker_params(marker) == params:  # another process was faster
             return voc_dir
         old = root / f'.old-{os.getpid()}-{time.time_ns()}'
         if devkit.exists():
-            _refuse_foreign(devkit, marker)  # ours, with other parameters
+            # ours, with other parameters (and nothing of the user's in it)
+            refuse_foreign(devkit, marker, default_root)
             os.replace(devkit, old)
         try:
             os.replace(tmp, devkit)
         except OSError:
-            if _params(marker) != params:
+            if marker_params(marker) != params:
                 raise
         shutil.rmtree(old, ignore_errors=True)
     finally:

@@ -20,6 +20,7 @@ from mxnet import autograd, gluon, nd
 from d2lfcn import validate
 from d2lfcn.checkpoints import prepare_checkpoints, save_checkpoint
 from d2lfcn.devices import checked_devices
+from d2lfcn.folder_lock import locked_folder
 from d2lfcn.metrics import SegMetric
 from d2lfcn.live_plot import plot_history
 
@@ -118,7 +119,10 @@ def train(net, train_iter, test_iter, loss, trainer, num_epochs, devices,
     resume=True continues from the last complete checkpoint in it: the
     weights and the optimizer's state (momentum, update count) come from the
     checkpoint, the hyper-parameters (learning rate, schedule, weight decay)
-    from `trainer`, and a change of them is printed.
+    from `trainer`, and a change of them is printed. The folder is locked
+    while training: a train() of another process on it touches nothing in
+    it and fails at once (FolderInUseError), or, with resume=True, says so
+    and waits for that run to end, then continues from where it stopped.
     Labels must be class indices below net.num_classes (or 255): anything
     else stops training at the first batch (ValueError), as does a loss that
     becomes NaN or inf (FloatingPointError); no checkpoint of non-finite
@@ -137,10 +141,22 @@ def train(net, train_iter, test_iter, loss, trainer, num_epochs, devices,
     if isinstance(loss, gluon.HybridBlock):     # e.g. SegmentationLoss
         loss.hybridize(static_alloc=True)
     use_amp = _setup_amp(amp, devices, trainer)
-    history = []
-    if checkpoint_dir is not None:
-        history = prepare_checkpoints(checkpoint_dir, net, trainer, resume,
-                                      devices)
+    with locked_folder(checkpoint_dir, wait=resume):    # one run per folder
+        history = [] if checkpoint_dir is None else prepare_checkpoints(
+            checkpoint_dir, net, trainer, resume, devices)
+        figure = _run_epochs(net, train_iter, test_iter, loss, trainer,
+                             num_epochs, devices, checkpoint_dir, use_amp,
+                             plot, history)
+    if figure is not None:
+        import matplotlib.pyplot as plt
+        plt.close(figure)
+    return history
+
+
+def _run_epochs(net, train_iter, test_iter, loss, trainer, num_epochs,
+                devices, checkpoint_dir, use_amp, plot, history):
+    """Train from epoch len(history) to num_epochs, appending to history;
+    returns the live plot's figure (or None)."""
     start = len(history)
     in_notebook = _in_notebook()
     plot = in_notebook if plot is None else plot
@@ -165,10 +181,7 @@ def train(net, train_iter, test_iter, loss, trainer, num_epochs, devices,
         print(_epoch_line(row), flush=True)
     if plot and history and figure is None:     # a finished run, reused
         figure, handle = plot_history(history, num_epochs, figure, handle)
-    if figure is not None:
-        import matplotlib.pyplot as plt
-        plt.close(figure)
-    return history
+    return figure
 
 
 def _train_epoch(net, batches, loss, trainer, devices, use_amp, epoch,

@@ -1,5 +1,7 @@
 """Rows of the second bad-input sweep (issue 24): each test failed before
 its fix."""
+import os
+
 import numpy as np
 import pytest
 
@@ -233,3 +235,159 @@ def test_a_sample_set_of_the_previous_format_keeps_the_users_files(tmp_path):
     (voc_dir / 'notes.txt').unlink()
     assert make_sample_voc(tmp_path, 3, 2, seed=0) == voc_dir  # replaced
     assert 'files' in json.loads(marker.read_text())
+
+
+# Rows 7 and 8: a checkpoint folder in use is locked; only the leftovers of
+# dead processes are cleaned.
+
+def test_a_second_training_on_a_folder_in_use_is_refused_and_touches_nothing(
+        tmp_path):
+    """Row 7: a second train on a folder in use was refused, but only after
+    deleting the running job's half-written checkpoint."""
+    from mxnet import gluon
+
+    from helpers import toy_segmentation
+    from d2lfcn.folder_lock import FolderInUseError, locked_folder
+    from d2lfcn.model import fcn_resnet18
+    from d2lfcn.training import SegmentationLoss, train
+    net = fcn_resnet18(3, pretrained=False)
+    trainer = gluon.Trainer(net.collect_params(), 'adam')
+    running = tmp_path / f'.epoch-0002.{os.getppid()}.partial'  # a live pid
+    with locked_folder(tmp_path):           # the running job
+        running.mkdir()
+        (running / 'net.params').write_bytes(b'being written')
+        with pytest.raises(FolderInUseError, match=f'in use by process '
+                                                   f'{os.getpid()}'):
+            train(net, [toy_segmentation(2)[0]], None, SegmentationLoss(),
+                  trainer, 1, ['cpu'], checkpoint_dir=tmp_path)
+        assert (running / 'net.params').read_bytes() == b'being written'
+    assert sorted(p.name for p in tmp_path.iterdir()) == [running.name,
+                                                           '.lock']
+
+
+LOCK_AND_WAIT = '''
+import sys, time
+from d2lfcn.folder_lock import locked_folder
+try:
+    with locked_folder(sys.argv[1]):
+        print('locked', flush=True)
+        time.sleep(3)
+except BlockingIOError as e:
+    print(e, flush=True)
+'''
+
+
+def test_two_runs_started_together_on_one_new_folder_cannot_mix(tmp_path):
+    """Row 8: two trainings started together on one new folder both exited
+    0 and left a folder mixing their checkpoints. The lock is the
+    operating system's: of two processes, one gets it."""
+    import subprocess
+    import sys
+
+    from helpers import ROOT
+    folder = tmp_path / 'new' / 'run'
+    runs = [subprocess.Popen([sys.executable, '-c', LOCK_AND_WAIT,
+                              str(folder)], cwd=ROOT, text=True,
+                             stdout=subprocess.PIPE) for _ in range(2)]
+    said = sorted(run.communicate(timeout=60)[0].strip() for run in runs)
+    assert said[0].endswith('or choose another folder for this one'), said
+    assert 'in use by process' in said[0] and said[1] == 'locked'
+
+
+def test_a_training_of_another_process_holds_the_folder_until_it_dies(
+        tmp_path):
+    """The lock of a live process refuses train() here; kill -9 leaves the
+    lock file, but not the lock, and train() then runs."""
+    import signal
+    import subprocess
+    import sys
+
+    from mxnet import gluon
+
+    from helpers import ROOT, toy_segmentation
+    from d2lfcn.checkpoints import list_checkpoints
+    from d2lfcn.folder_lock import FolderInUseError, in_use_by
+    from d2lfcn.model import fcn_resnet18
+    from d2lfcn.training import SegmentationLoss, train
+    net = fcn_resnet18(3, pretrained=False)
+    trainer = gluon.Trainer(net.collect_params(), 'adam')
+    batches = gluon.data.DataLoader(toy_segmentation(2), 2)
+    run = subprocess.Popen([sys.executable, '-c', LOCK_AND_WAIT,
+                            str(tmp_path)], cwd=ROOT, text=True,
+                           stdout=subprocess.PIPE)
+    assert run.stdout.readline().strip() == 'locked'
+    assert f'process {run.pid}' in in_use_by(tmp_path)
+    with pytest.raises(FolderInUseError, match=f'process {run.pid}'):
+        train(net, batches, None, SegmentationLoss(), trainer, 1, ['cpu'],
+              checkpoint_dir=tmp_path, plot=False)
+    run.send_signal(signal.SIGKILL)
+    run.wait()
+    assert in_use_by(tmp_path) is None
+    train(net, batches, None, SegmentationLoss(), trainer, 1, ['cpu'],
+          checkpoint_dir=tmp_path, plot=False)
+    assert [p.name for p in list_checkpoints(tmp_path)] == ['epoch-0001']
+    assert in_use_by(tmp_path) is None          # released at the end
+
+
+def test_only_the_leftovers_of_dead_processes_are_cleaned(tmp_path):
+    from mxnet import gluon
+
+    from d2lfcn.checkpoints import (list_checkpoints, prepare_checkpoints,
+                                    save_checkpoint)
+    net = gluon.nn.Dense(2, in_units=3)
+    net.initialize()
+    net.num_classes = 2
+    trainer = gluon.Trainer(net.collect_params(), 'adam')
+    save_checkpoint(tmp_path, net, trainer, [{'epoch': 1}])
+    dead, live = 999999999, os.getppid()
+    (tmp_path / f'.epoch-0002.{dead}.partial').mkdir()
+    (tmp_path / f'.epoch-0002.{live}.partial').mkdir()
+    # a run killed between moving epoch-0001 aside and renaming its new one
+    # into place: the complete old one is put back
+    os.replace(tmp_path / 'epoch-0001', tmp_path / f'.epoch-0001.{dead}.old')
+    assert prepare_checkpoints(tmp_path, net, trainer, True, None) == \
+        [{'epoch': 1}]
+    assert [p.name for p in list_checkpoints(tmp_path)] == ['epoch-0001']
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        f'.epoch-0002.{live}.partial', 'epoch-0001']
+
+
+def test_the_command_line_refuses_a_folder_in_use_before_any_work(tmp_path,
+                                                                  capsys):
+    from d2lfcn.__main__ import main
+    from d2lfcn.folder_lock import locked_folder
+    with locked_folder(tmp_path):
+        assert main(['train', '--checkpoint-dir', str(tmp_path),
+                     '--voc-dir', str(tmp_path / 'no such folder')]) == 2
+    err = capsys.readouterr().err
+    assert f'in use by process {os.getpid()}' in err
+    assert 'choose another --checkpoint-dir' in err
+
+
+def test_resume_waits_for_the_run_in_the_folder_then_continues(tmp_path,
+                                                               capsys):
+    """A notebook's train(resume=True) (chapter 7 reusing chapter 5's net
+    while chapter 5 trains it in another tab) waits instead of failing."""
+    import subprocess
+    import sys
+    import time
+
+    from mxnet import gluon
+
+    from helpers import ROOT, toy_segmentation
+    from d2lfcn.checkpoints import list_checkpoints
+    from d2lfcn.model import fcn_resnet18
+    from d2lfcn.training import SegmentationLoss, train
+    net = fcn_resnet18(3, pretrained=False)
+    trainer = gluon.Trainer(net.collect_params(), 'adam')
+    run = subprocess.Popen([sys.executable, '-c', LOCK_AND_WAIT,
+                            str(tmp_path)], cwd=ROOT, text=True,
+                           stdout=subprocess.PIPE)
+    assert run.stdout.readline().strip() == 'locked'
+    t0 = time.time()
+    train(net, gluon.data.DataLoader(toy_segmentation(2), 2), None,
+          SegmentationLoss(), trainer, 1, ['cpu'], checkpoint_dir=tmp_path,
+          resume=True, plot=False)
+    assert run.wait() == 0 and time.time() - t0 > 1
+    assert f'in use by process {run.pid}' in capsys.readouterr().out
+    assert [p.name for p in list_checkpoints(tmp_path)] == ['epoch-0001']
