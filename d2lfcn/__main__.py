@@ -340,10 +340,9 @@ def main(argv=None):
         print(f'python -m d2lfcn {args.command}: error: {e}', file=sys.stderr)
         return 2
     except MXNetError as e:
-        first = next((line for line in str(e).splitlines()
-                      if line.strip()), 'unknown error')
+        from d2lfcn.validate import error_line
         print(f'python -m d2lfcn {args.command}: error: MXNet failed: '
-              f'{first[:300]}', file=sys.stderr)
+              f'{error_line(e, 300)}', file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         kept = ('; the last complete checkpoint is kept'

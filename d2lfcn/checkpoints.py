@@ -10,8 +10,10 @@ from pathlib import Path
 
 import mxnet as mx
 from mxnet import nd
+from mxnet.base import MXNetError
 
 from d2lfcn.folder_lock import process_alive
+from d2lfcn.validate import error_line
 
 
 CHECKPOINT_FILES = ('net.params', 'trainer.states', 'meta.json')
@@ -56,8 +58,13 @@ def save_checkpoint(checkpoint_dir, net, trainer, history, num_kept=2):
             with open(tmp / name, 'rb') as f:
                 os.fsync(f.fileno())
         _read_back(tmp, meta, final)
-    except BaseException:   # a full disk, an interrupt: leave nothing behind
+    except BaseException as e:  # a full disk, an interrupt: leave nothing
         shutil.rmtree(tmp, ignore_errors=True)
+        if isinstance(e, MXNetError):     # MXNet's words for a failed write
+            raise OSError(f'cannot write checkpoint {final}: '
+                          f'{error_line(e)}; is the disk full, or a file-size '
+                          f'limit set? Nothing was saved for this epoch') \
+                from None
         raise
     if final.exists():     # move the old one aside first: never a gap
         old = root / f'.{final.name}.{os.getpid()}.old'
@@ -89,10 +96,49 @@ def read_checkpoint_meta(path):
     if not path.is_dir():
         return {}
     try:
-        return json.loads((path / 'meta.json').read_text())
+        meta = json.loads((path / 'meta.json').read_text())
     except (OSError, ValueError) as e:
         raise ValueError(f'{path / "meta.json"} is missing or corrupt '
                          f'({e}); this is not a complete checkpoint') from None
+    wrong = _wrong_meta(meta)
+    if wrong:
+        raise ValueError(f'{path / "meta.json"} was edited or is corrupt: '
+                         f'{wrong}. Restore it, or delete {path.name} to '
+                         f'use the checkpoint before it')
+    return meta
+
+
+def _is_int(value):
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+META_TYPES = {
+    'epoch': ('a whole number >= 0', lambda v: _is_int(v) and v >= 0),
+    'history': ('a list of one dict per epoch', lambda v: isinstance(
+        v, list) and all(isinstance(row, dict) for row in v)),
+    'num_classes': ('a whole number >= 2, or null',
+                    lambda v: v is None or (_is_int(v) and v >= 2)),
+    'variant': ("'32s', '16s', '8s' or null",
+                lambda v: v in (None, '32s', '16s', '8s')),
+    'learn_final_upsampling': ('true, false or null',
+                               lambda v: v in (None, True, False)),
+    'signature': ('a dict of parameter name: shape (a list of whole '
+                  'numbers)', lambda v: isinstance(v, dict) and all(
+                      isinstance(s, list) and all(map(_is_int, s))
+                      for s in v.values())),
+}
+"""What each field of meta.json must hold (missing fields are allowed:
+older checkpoints lack some)."""
+
+
+def _wrong_meta(meta):
+    """What is wrong with a meta.json's contents, in words; '' if nothing."""
+    if not isinstance(meta, dict):
+        return f'it holds a {type(meta).__name__}, not an object of fields'
+    for key, (expected, ok) in META_TYPES.items():
+        if key in meta and not ok(meta[key]):
+            return f'{key} is {json.dumps(meta[key])[:60]}, not {expected}'
+    return ''
 
 
 def load_checkpoint(path, net, trainer=None, devices=None):
@@ -116,28 +162,58 @@ def load_checkpoint(path, net, trainer=None, devices=None):
                 f'num_classes={meta["num_classes"]} (on the command line: '
                 f'leave out --num-classes, or pass --num-classes '
                 f'{meta["num_classes"]})')
-        ours = _model_signature(net)
-        if meta.get('signature') and meta['signature'] != ours:
-            theirs = meta['signature']
-            names = sorted(set(theirs) ^ set(ours)) or sorted(
-                n for n in ours if theirs[n] != ours[n])
-            shapes = ', '.join(f'{n} {theirs.get(n)} there, {ours.get(n)} '
-                               f'here' for n in names[:2])
-            raise ValueError(
-                f'{path} holds the parameters of another model (variant '
-                f'{meta.get("variant")!r}, learn_final_upsampling '
-                f'{meta.get("learn_final_upsampling")!r}; {shapes}); build '
-                f'the same FCN as the one that was trained')
+        _refuse_other_model(path, meta.get('signature'), net, meta)
         history = meta.get('history', [])
+    else:
+        _refuse_other_model(path, _signature_in(params), net, {})
     try:
         net.load_parameters(str(params), ctx=devices or [mx.cpu()])
     except Exception as e:
         raise ValueError(f'cannot load {params}: it is corrupt or from '
                          f'another model ({type(e).__name__}: '
-                         f'{str(e).splitlines()[0][:200]})') from None
+                         f'{error_line(e)})') from None
     if trainer is not None and path.is_dir():
         _load_trainer_states(trainer, path / 'trainer.states')
     return history
+
+
+def _signature_in(params_file):
+    """{name: shape} of the arrays in a .params file; ValueError naming the
+    file when it is no MXNet parameter file."""
+    try:
+        arrays = nd.load(str(params_file))
+    except MXNetError as e:
+        raise ValueError(f'cannot load {params_file}: it is not an MXNet '
+                         f'parameter file, or it is cut short '
+                         f'({error_line(e)})') from None
+    if not isinstance(arrays, dict):
+        raise ValueError(f'{params_file} holds unnamed arrays, not the '
+                         f'parameters of a net (net.save_parameters)')
+    return {name: list(a.shape) for name, a in arrays.items()}
+
+
+def _refuse_other_model(path, theirs, net, meta):
+    """ValueError unless the parameter names and shapes `theirs` (of the
+    checkpoint at path; None: not known) are those of net."""
+    ours = _model_signature(net)
+    if not theirs or theirs == ours:
+        return
+    names = sorted(set(theirs) ^ set(ours)) or sorted(
+        n for n in ours if theirs[n] != ours[n])
+    shapes = ', '.join(f'{n} {theirs.get(n)} there, {ours.get(n)} here'
+                       for n in names[:2])
+    variant = meta.get('variant') or next(
+        (v for v in ('8s', '16s') if f'score{v[:-1]}.weight' in theirs),
+        '32s' if 'score32.weight' in theirs else None)
+    said = f'variant {variant!r}' if variant else 'not an FCN of d2lfcn'
+    if meta:
+        said += (f', learn_final_upsampling '
+                 f'{meta.get("learn_final_upsampling")!r}')
+    fix = (f'build the same FCN as the one that was trained (on the command '
+           f'line: --variant {variant})' if variant else
+           'give the checkpoint of an FCN')
+    raise ValueError(f'{path} holds the parameters of another model '
+                     f'({said}; {shapes}); {fix}')
 
 
 def _states_in(states_file):

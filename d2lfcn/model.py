@@ -205,9 +205,8 @@ def fcn_resnet18(num_classes=21, pretrained=True, variant='32s', weights=None,
         try:
             backbone.load_parameters(str(source), ctx=devices)
         except Exception as e:
-            first = (str(e).strip().splitlines() or [''])[0][:200]
             raise ValueError(f'cannot load backbone weights from {source}: '
-                             f'{first}. Pass a ResNet-18 v2 .params file from '
+                             f'{validate.error_line(e)}. Pass a ResNet-18 v2 .params file from '
                              f'the Gluon model zoo, or pretrained=False '
                              f'(--no-pretrained on the command line)') \
                 from None

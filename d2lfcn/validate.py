@@ -9,6 +9,22 @@ import numbers
 import numpy as np
 
 
+def error_line(error, limit=200):
+    """What went wrong in `error` (an exception), in one line of at most
+    `limit` characters. MXNet 1.9 opens its messages with a C++ traceback
+    ("Traceback (most recent call last):", then "  File ..." lines) and puts
+    its message last; those lines and the "MXNetError: " prefix are
+    dropped. Other messages keep their first line."""
+    lines = [line.strip() for line in str(error).splitlines()]
+    said = [line for line in lines if line and not (
+        line.startswith('Traceback (most recent call last)')
+        or line.startswith('File "'))]
+    text = said[0] if said else type(error).__name__
+    if text.startswith('MXNetError: '):
+        text = text[len('MXNetError: '):]
+    return text if len(text) <= limit else text[:limit - 3] + '...'
+
+
 def as_numpy(x, dtype=None):
     """x as a numpy array: an MXNet NDArray is copied to the host first."""
     return np.asarray(x.asnumpy() if hasattr(x, 'asnumpy') else x, dtype=dtype)

@@ -391,3 +391,103 @@ def test_resume_waits_for_the_run_in_the_folder_then_continues(tmp_path,
     assert run.wait() == 0 and time.time() - t0 > 1
     assert f'in use by process {run.pid}' in capsys.readouterr().out
     assert [p.name for p in list_checkpoints(tmp_path)] == ['epoch-0001']
+
+
+# WEAK classes: right outcome, now also clear words.
+
+MXNET_MESSAGE = ('Traceback (most recent call last):\n'
+                 '  File "../3rdparty/dmlc-core/src/io/local_filesys.cc", '
+                 'line 38\nMXNetError: Check failed: std: :fwrite(ptr, 1, '
+                 'size, fp_) == size: FileStream.Write incomplete')
+
+
+def test_an_mxnet_error_is_told_by_its_message_not_its_traceback():
+    from mxnet import nd
+    from mxnet.base import MXNetError
+    assert validate.error_line(MXNetError(MXNET_MESSAGE)) == (
+        'Check failed: std: :fwrite(ptr, 1, size, fp_) == size: '
+        'FileStream.Write incomplete')
+    with pytest.raises(MXNetError) as caught:
+        nd.ones((2, 3)).reshape((4, 4))
+    assert 'target shape size is larger' in validate.error_line(caught.value)
+    assert validate.error_line(ValueError('first\nsecond')) == 'first'
+    assert len(validate.error_line(ValueError('x' * 500), 50)) == 50
+
+
+def test_the_command_line_prints_mxnets_message(monkeypatch, capsys):
+    from mxnet.base import MXNetError
+
+    from d2lfcn import __main__ as cli
+
+    def fail(args):
+        raise MXNetError(MXNET_MESSAGE)
+    monkeypatch.setattr(cli, 'run_download', fail)
+    assert cli.main(['download-voc']) == 2
+    err = capsys.readouterr().err
+    assert 'Traceback' not in err and 'FileStream.Write incomplete' in err
+
+
+def test_a_full_disk_while_saving_is_named_as_such(tmp_path, monkeypatch):
+    """MXNet's write error at net.params becomes an OSError that says what
+    to check; nothing is left behind."""
+    from mxnet import gluon
+    from mxnet.base import MXNetError
+
+    from d2lfcn.checkpoints import save_checkpoint
+    net = gluon.nn.Dense(2, in_units=3)
+    net.initialize()
+    trainer = gluon.Trainer(net.collect_params(), 'adam')
+
+    def disk_full(path, *args, **kwargs):
+        open(path, 'wb').close()
+        raise MXNetError(MXNET_MESSAGE)
+    monkeypatch.setattr(net, 'save_parameters', disk_full)
+    with pytest.raises(OSError, match='epoch-0001: Check failed.*incomplete; '
+                                      'is the disk full'):
+        save_checkpoint(tmp_path, net, trainer, [{'epoch': 1}])
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_bare_params_file_of_another_variant_names_the_variant(tmp_path):
+    from d2lfcn.checkpoints import load_checkpoint
+    from d2lfcn.model import fcn_resnet18
+    fcn_resnet18(3, pretrained=False, variant='8s').save_parameters(
+        str(tmp_path / 'fcn8s.params'))
+    with pytest.raises(ValueError, match="variant '8s'.*--variant 8s"):
+        load_checkpoint(tmp_path / 'fcn8s.params',
+                        fcn_resnet18(3, pretrained=False))
+    (tmp_path / 'junk.params').write_bytes(b'junk')
+    with pytest.raises(ValueError, match='junk.params: it is not an MXNet '
+                                         'parameter file.*Invalid NDArray'):
+        load_checkpoint(tmp_path / 'junk.params',
+                        fcn_resnet18(3, pretrained=False))
+
+
+@pytest.mark.parametrize('field, value, words', [
+    ('history', 'lost', 'history is "lost", not a list'),
+    ('num_classes', '21', 'num_classes is "21", not a whole number'),
+    ('variant', '4s', "variant is \"4s\", not '32s'"),
+    ('signature', [1, 2], 'signature is \\[1, 2\\], not a dict'),
+    ('epoch', -1, 'epoch is -1')])
+def test_hand_edited_meta_is_named_field_by_field(tmp_path, field, value,
+                                                  words):
+    import json
+
+    from mxnet import gluon
+
+    from d2lfcn.checkpoints import (load_checkpoint, read_checkpoint_meta,
+                                    save_checkpoint)
+    net = gluon.nn.Dense(2, in_units=3)
+    net.initialize()
+    net.num_classes = 2
+    trainer = gluon.Trainer(net.collect_params(), 'adam')
+    folder = save_checkpoint(tmp_path, net, trainer, [{'epoch': 1}])
+    meta = json.loads((folder / 'meta.json').read_text())
+    meta[field] = value
+    (folder / 'meta.json').write_text(json.dumps(meta))
+    with pytest.raises(ValueError, match=f'meta.json was edited or is '
+                                         f'corrupt: {words}.*delete '
+                                         f'epoch-0001'):
+        read_checkpoint_meta(folder)
+    with pytest.raises(ValueError, match=words):
+        load_checkpoint(folder, net, trainer)

@@ -4,6 +4,7 @@ from mxnet import nd
 
 from d2lfcn.exercises.common import _check, _compare_number, _resnet18_layers, _vgg16_fc6_layers
 from d2lfcn.upsampling import bilinear_kernel
+from d2lfcn.validate import error_line
 
 
 def _receptive_field_brute_force(layers):
@@ -114,7 +115,7 @@ def _head_output(kernel, stride, padding, output_padding, n, j):
     try:
         out = layer(x)[0, 0].asnumpy().astype(np.float64)
     except Exception as e:
-        return f'the layer cannot run: {str(e).splitlines()[0][:120]}'
+        return f'the layer cannot run: {error_line(e, 120)}'
     return out[out.shape[0] // 2]
 
 
