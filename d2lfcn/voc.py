@@ -255,6 +255,34 @@ def decoded(x):
     return x.decode() if isinstance(x, EncodedImage) else x
 
 
+EXIF_ORIENTATION = 0x0112
+"""The EXIF tag that tells viewers to turn or mirror a photo (1: as stored;
+5-8: turned by a quarter, so shown with height and width swapped)."""
+
+
+def _turned_hint(image_bytes, image_shape, label_shape):
+    """Why an image and its label may differ in size: the photo's EXIF
+    orientation, which viewers apply and this reader (like VOC's) does not.
+    '' when the photo has none."""
+    try:
+        with Image.open(io.BytesIO(image_bytes)) as img:
+            orientation = img.getexif().get(EXIF_ORIENTATION, 1)
+    except Exception:
+        return ''
+    if orientation in (None, 1):
+        return ''
+    shown = image_shape[:2][::-1] if orientation in (5, 6, 7, 8) \
+        else image_shape[:2]
+    match = ('; turned so, it has the size of its label, which was probably '
+             'drawn on the photo as shown' if tuple(shown) == label_shape
+             else '')
+    return (f'. The photo carries EXIF orientation {orientation}: viewers '
+            f'show it turned ({shown[0]}x{shown[1]}), but its stored pixels '
+            f'are read, as VOC\'s tools do{match}. Save the photo with its '
+            f'turn applied (PIL: ImageOps.exif_transpose(img).save(...)), '
+            f'then check that its label lies on it')
+
+
 def read_voc_pair(voc_dir, name, encoded=False):
     voc_dir = Path(voc_dir)
     label_path = voc_dir / 'SegmentationClass' / f'{name}.png'
@@ -267,7 +295,8 @@ def read_voc_pair(voc_dir, name, encoded=False):
         raise ValueError(
             f'image {name}.jpg is {feature.shape[0]}x{feature.shape[1]} but '
             f'its label {name}.png is {label.shape[0]}x{label.shape[1]} '
-            f'(height x width); a label must have the size of its image')
+            f'(height x width); a label must have the size of its image'
+            f'{_turned_hint(image_bytes, feature.shape, label.shape)}')
     if encoded:
         return (EncodedImage(image_bytes, feature.shape, image_path, False),
                 EncodedImage(label_bytes, label.shape, label_path, True))

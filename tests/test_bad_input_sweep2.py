@@ -491,3 +491,28 @@ def test_hand_edited_meta_is_named_field_by_field(tmp_path, field, value,
         read_checkpoint_meta(folder)
     with pytest.raises(ValueError, match=words):
         load_checkpoint(folder, net, trainer)
+
+
+def test_a_photo_turned_by_exif_is_named_when_its_label_does_not_fit(
+        tmp_path):
+    """A phone photo stored 40x60 with EXIF orientation 6 (shown 60x40) and
+    a label drawn as shown got a size error with no hint."""
+    from PIL import Image
+
+    from d2lfcn.voc import read_voc_pair
+    for sub in ('JPEGImages', 'SegmentationClass'):
+        (tmp_path / sub).mkdir()
+    photo = Image.fromarray(np.zeros((40, 60, 3), np.uint8))
+    exif = Image.Exif()
+    exif[0x0112] = 6
+    photo.save(tmp_path / 'JPEGImages' / 'phone.jpg', exif=exif)
+    Image.fromarray(np.zeros((60, 40), np.uint8)).save(
+        tmp_path / 'SegmentationClass' / 'phone.png')
+    with pytest.raises(ValueError, match='40x60 but its label phone.png is '
+                       '60x40.*EXIF orientation 6.*show it turned \\(60x40\\)'
+                       '.*drawn on the photo as shown.*exif_transpose'):
+        read_voc_pair(tmp_path, 'phone')
+    photo.save(tmp_path / 'JPEGImages' / 'phone.jpg')      # no EXIF: no hint
+    with pytest.raises(ValueError) as caught:
+        read_voc_pair(tmp_path, 'phone')
+    assert 'EXIF' not in str(caught.value)
