@@ -10,7 +10,8 @@ image.
 # pad_to_size, normalize_image, VOCSegDataset): edit there, then run python
 # tools/sync_code.py. Not written out in a notebook: RGB_MEAN, RGB_STD,
 # crop_window, crop_size, keep_mode, scale_range, dataset_args, some_fit,
-# random_scale, denormalize_image, VOCWholeImages, load_data_voc.
+# some_labelled, random_scale, denormalize_image, VOCWholeImages,
+# load_data_voc.
 import cv2
 import numpy as np
 from mxnet import gluon, nd
@@ -87,6 +88,20 @@ def some_fit(kept, labels, size):
         f'crop_size {size} is larger than every one of the '
         f'{len(labels)} images (the largest is {largest[0]}x{largest[1]}); '
         f'use a smaller crop_size or pad=True')
+
+
+def some_labelled(labels, is_train, voc_dir):
+    """ValueError when every pixel of every label (arrays or EncodedImage)
+    is 255: nothing to learn, or to score. Stops at the first label that
+    holds a class, so real data costs one decode."""
+    if any((decoded(label) != IGNORE_LABEL).any() for label in labels):
+        return
+    raise ValueError(
+        f'every pixel of the {len(labels)} {"train" if is_train else "val"} '
+        f'labels in {voc_dir} is {IGNORE_LABEL} (ignore): there is nothing '
+        f'to learn. Labels hold class indices (0-20 in VOC) with 255 only '
+        f'where a pixel is not to be scored: check the files in '
+        f'SegmentationClass/')
 
 
 def voc_rand_crop(feature, label, height, width):
@@ -172,6 +187,7 @@ class VOCSegDataset(gluon.data.Dataset):
         some_fit(kept, labels, self.crop_size)
         self.features = [features[i] for i in kept]
         self.labels = [labels[i] for i in kept]
+        some_labelled(self.labels, is_train, self.voc_dir)
         self.num_filtered = len(labels) - len(kept)
         print(f'read {len(kept)} examples'
               + (f' ({self.num_filtered} smaller than the crop '

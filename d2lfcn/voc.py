@@ -15,8 +15,9 @@ reads and writes that format; crops and datasets are in ``d2lfcn.data``.
 # VOC_COLORMAP, voc_label_indices, read_voc_images): edit there, then run
 # python tools/sync_code.py. Not written out in a notebook: IGNORE_LABEL,
 # IGNORE_COLOR, voc_palette, write_label_png, split_names,
-# refuse_truncated_images, photo_pixels, EncodedImage, decoded, read_voc_pair,
-# label_to_rgb, is_complete_voc, checked_voc_dir.
+# refuse_truncated_images, photo_pixels, EncodedImage, decoded,
+# EXIF_ORIENTATION, read_voc_pair, label_to_rgb, is_complete_voc,
+# checked_voc_dir.
 import contextlib
 import io
 from pathlib import Path

@@ -516,3 +516,27 @@ def test_a_photo_turned_by_exif_is_named_when_its_label_does_not_fit(
     with pytest.raises(ValueError) as caught:
         read_voc_pair(tmp_path, 'phone')
     assert 'EXIF' not in str(caught.value)
+
+
+def test_labels_that_are_all_ignore_are_refused_before_training(tmp_path):
+    """All-255 training labels were found only after a full epoch."""
+    from PIL import Image
+
+    from d2lfcn.data import VOCSegDataset
+    from d2lfcn.voc import write_label_png
+    for sub in ('JPEGImages', 'SegmentationClass', 'ImageSets/Segmentation'):
+        (tmp_path / sub).mkdir(parents=True)
+    for i in range(3):
+        Image.fromarray(np.zeros((40, 50, 3), np.uint8)).save(
+            tmp_path / 'JPEGImages' / f'{i}.jpg')
+        write_label_png(np.full((40, 50), 255, np.uint8),
+                        tmp_path / 'SegmentationClass' / f'{i}.png')
+    for split in ('train', 'val'):
+        (tmp_path / 'ImageSets' / 'Segmentation' / f'{split}.txt').write_text(
+            '0\n1\n2\n')
+    with pytest.raises(ValueError, match='every pixel of the 3 train labels '
+                                         'in .* is 255 .*SegmentationClass'):
+        VOCSegDataset(True, (32, 32), tmp_path)
+    write_label_png(np.ones((40, 50), np.uint8),
+                    tmp_path / 'SegmentationClass' / '2.png')
+    assert len(VOCSegDataset(True, (32, 32), tmp_path)) == 3
