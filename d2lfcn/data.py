@@ -9,8 +9,8 @@ image.
 # Taught in notebooks/03_semantic_segmentation_data.ipynb (voc_rand_crop,
 # pad_to_size, normalize_image, VOCSegDataset): edit there, then run python
 # tools/sync_code.py. Not written out in a notebook: RGB_MEAN, RGB_STD,
-# crop_window, crop_size, keep_mode, scale_range, dataset_args, some_fit,
-# some_labelled, random_scale, denormalize_image, VOCWholeImages,
+# pair_size, crop_window, crop_size, keep_mode, scale_range, dataset_args,
+# some_fit, some_labelled, random_scale, denormalize_image, VOCWholeImages,
 # load_data_voc.
 import cv2
 import numpy as np
@@ -27,15 +27,30 @@ RGB_STD = np.array([0.229, 0.224, 0.225], dtype=np.float32)
 
 # Argument checks of the crops and datasets below (chapter 3 uses them too).
 
+def pair_size(feature, label, height, width):
+    """(h, w) of an image (h, w, 3) and its label (h, w) of the same size,
+    given with a target height x width (positive ints); ValueError or
+    TypeError naming the argument otherwise."""
+    validate.positive_int(height, 'height')
+    validate.positive_int(width, 'width')
+    feature_shape, label_shape = np.shape(feature), np.shape(label)
+    if len(feature_shape) != 3 or feature_shape[2] != 3:
+        raise ValueError(f'feature must be an (h, w, 3) image, got shape '
+                         f'{feature_shape}')
+    if len(label_shape) != 2:
+        raise ValueError(f'label must be (h, w) class indices, got shape '
+                         f'{label_shape}')
+    if feature_shape[:2] != label_shape:
+        raise ValueError(f'feature is {feature_shape[:2]} but label is '
+                         f'{label_shape} (height, width); they must have the '
+                         f'same size')
+    return label_shape
+
+
 def crop_window(feature, label, height, width):
     """(h, w) of an image and its label of the same size, from which a
     height x width window can be cropped; ValueError otherwise."""
-    validate.positive_int(height, 'height')
-    validate.positive_int(width, 'width')
-    feature_hw, label_hw = np.shape(feature)[:2], np.shape(label)[:2]
-    if feature_hw != label_hw:
-        raise ValueError(f'feature is {feature_hw} but label is {label_hw} '
-                         f'(height, width); they must have the same size')
+    feature_hw = pair_size(feature, label, height, width)
     if height > feature_hw[0] or width > feature_hw[1]:
         raise ValueError(
             f'cannot crop {height}x{width} out of a {feature_hw[0]}x'
@@ -119,7 +134,7 @@ def pad_to_size(feature, label, height, width):
     """Pad an image and its label at the bottom and right to at least
     height x width: the image with the ImageNet mean colour (0 once
     normalised), the label with 255 so that no loss counts the padding."""
-    h, w = np.shape(label)[:2]
+    h, w = pair_size(feature, label, height, width)
     dh, dw = max(height - h, 0), max(width - w, 0)
     if dh == 0 and dw == 0:
         return feature, label

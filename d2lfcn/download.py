@@ -15,7 +15,6 @@ import tarfile
 import time
 import urllib.error
 import urllib.request
-from pathlib import Path
 
 from d2lfcn import locations
 from d2lfcn.voc import is_complete_voc
@@ -141,6 +140,26 @@ def _merge_without_replacing(source, target):
             _merge_without_replacing(entry, there)
 
 
+def _check_download_args(url, sha1, timeout):
+    """ValueError or TypeError naming a download_voc argument that cannot
+    work, before anything is fetched or written."""
+    if not isinstance(url, str) or \
+            url.split('://', 1)[0].lower() not in ('http', 'https', 'ftp',
+                                                   'file'):
+        raise ValueError(f'url must be an http(s), ftp or file:// address '
+                         f'(a str), got {url!r}; the default is {VOC_URL}')
+    if sha1 is not None and not (
+            isinstance(sha1, str) and len(sha1) == 40
+            and all(c in '0123456789abcdefABCDEF' for c in sha1)):
+        raise ValueError(f'sha1 must be None or the 40 hex digits of the '
+                         f'archive\'s SHA-1, got {sha1!r}; the default is '
+                         f'{VOC_SHA1}')
+    if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) \
+            or not 0 < timeout < float('inf'):
+        raise ValueError(f'timeout must be a number of seconds > 0, got '
+                         f'{timeout!r}')
+
+
 def download_voc(data_dir=None, url=VOC_URL, sha1=VOC_SHA1, timeout=10,
                  progress=True):
     """Download, verify and extract Pascal VOC 2012 (trainval, 2 GB).
@@ -152,11 +171,13 @@ def download_voc(data_dir=None, url=VOC_URL, sha1=VOC_SHA1, timeout=10,
     that are links or would land outside data_dir are refused. timeout:
     seconds to wait for the server before failing with a hint.
     """
-    data_dir = Path(locations.DATA_DIR if data_dir is None else data_dir)
+    _check_download_args(url, sha1, timeout)
+    given = data_dir
+    data_dir = locations.checked_data_dir(given, write=False)
     target = data_dir / 'VOCdevkit' / 'VOC2012'
     if is_complete_voc(target):
         return target
-    data_dir.mkdir(parents=True, exist_ok=True)
+    locations.checked_data_dir(given)       # made, and writable
     archive = data_dir / url.rstrip('/').rsplit('/', 1)[-1]
     part = archive.with_name(archive.name + '.part')
     if not archive.exists():

@@ -27,7 +27,7 @@ def find_voc_dir(voc_dir=None, quick=False, verbose=True):
     if voc_dir is not None:
         split_names(voc_dir, 'train')   # the folder and its split, before any work
         return Path(voc_dir)
-    data_dir = Path(locations.DATA_DIR)
+    data_dir = locations.checked_data_dir(write=False)
     real = data_dir / 'VOCdevkit' / 'VOC2012'
     if is_complete_voc(real):
         if verbose:
@@ -36,7 +36,8 @@ def find_voc_dir(voc_dir=None, quick=False, verbose=True):
         return real
     folder, num_train, num_val = QUICK_SAMPLE if quick else (
         SAMPLE_FOLDER, SAMPLE_NUM_TRAIN, SAMPLE_NUM_VAL)
-    sample = make_sample_voc(data_dir / folder, num_train, num_val)
+    sample = make_sample_voc(locations.checked_data_dir() / folder,
+                             num_train, num_val)
     if verbose:
         print(f'Using the sample dataset in {locations.short_path(sample)} '
               f'({num_train} train, {num_val} val images; the real VOC 2012 '

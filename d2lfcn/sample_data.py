@@ -296,7 +296,8 @@ def make_sample_voc(root=None, num_train=SAMPLE_NUM_TRAIN,
     validate.positive_int(num_val, 'num_val')
     validate.nonnegative_int(seed, 'seed')
     default_root = locations.DATA_DIR / SAMPLE_FOLDER
-    root = Path(default_root if root is None else root)
+    root = Path(locations.checked_data_dir() / SAMPLE_FOLDER if root is None
+                else root)
     devkit = root / 'VOCdevkit'
     voc_dir = devkit / 'VOC2012'
     params = {'format': FORMAT_VERSION, 'num_train': num_train,

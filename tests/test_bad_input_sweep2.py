@@ -540,3 +540,65 @@ def test_labels_that_are_all_ignore_are_refused_before_training(tmp_path):
     write_label_png(np.ones((40, 50), np.uint8),
                     tmp_path / 'SegmentationClass' / '2.png')
     assert len(VOCSegDataset(True, (32, 32), tmp_path)) == 3
+
+
+@pytest.mark.parametrize('value, words', [
+    ('', 'D2LFCN_DATA is set but empty.*current folder.*unset it'),
+    ('file', 'D2LFCN_DATA=.*file is a file, not a folder; set D2LFCN_DATA'),
+    ('read-only', 'D2LFCN_DATA=.*read-only is not writable; set D2LFCN_DATA')])
+def test_a_bad_d2lfcn_data_is_named(tmp_path, monkeypatch, value, words):
+    """D2LFCN_DATA set to a file, to "" (the sample set landed in the
+    working directory) or to a read-only folder was not named."""
+    from d2lfcn import locations
+    from d2lfcn.find_data import find_voc_dir
+    if value == 'file':
+        value = str(tmp_path / 'file')
+        (tmp_path / 'file').write_text('not a folder')
+    elif value == 'read-only':
+        value = str(tmp_path / 'read-only')
+        (tmp_path / 'read-only').mkdir(mode=0o555)
+        real = os.access      # root may write anywhere: as for another user
+        monkeypatch.setattr(os, 'access', lambda path, mode: False if str(
+            path) == value and mode & os.W_OK else real(path, mode))
+    monkeypatch.setenv('D2LFCN_DATA', value)
+    monkeypatch.setattr(locations, 'DATA_DIR', __import__('pathlib').Path(
+        value))
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(OSError if value else ValueError, match=words):
+        find_voc_dir(quick=True)
+    assert sorted(p.name for p in tmp_path.iterdir()) in (
+        [], ['file'], ['read-only'])
+
+
+def test_a_data_folder_given_to_download_voc_is_named(tmp_path):
+    from d2lfcn.download import download_voc
+    (tmp_path / 'f').write_text('x')
+    with pytest.raises(NotADirectoryError, match='data_dir .*f is a file'):
+        download_voc(tmp_path / 'f')
+
+
+@pytest.mark.parametrize('kwargs, words', [
+    ({'url': 'voc.tar'}, 'url must be an http'),
+    ({'url': None}, 'url must be'),
+    ({'sha1': 'abc'}, 'sha1 must be None or the 40 hex digits'),
+    ({'timeout': 0}, 'timeout must be a number of seconds > 0'),
+    ({'timeout': '10'}, 'timeout must be')])
+def test_download_voc_arguments_are_checked_first(tmp_path, kwargs, words):
+    from d2lfcn.download import download_voc
+    with pytest.raises(ValueError, match=words):
+        download_voc(tmp_path / 'data', **kwargs)
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize('feature, label, size, words', [
+    ((4, 5, 3), (3, 5), (8, 6), 'feature is \\(4, 5\\) but label is'),
+    ((4, 5, 3), (4, 5), (8.5, 6), 'height must be an integer'),
+    ((4, 5, 3), (4, 5), (-1, 6), 'height must be'),
+    ((4, 5), (4, 5), (8, 6), 'feature must be an \\(h, w, 3\\) image'),
+    ((4, 5, 3), (4, 5, 1), (8, 6), 'label must be \\(h, w\\)')])
+def test_pad_to_size_names_its_argument(feature, label, size, words):
+    """pad_to_size's mistakes surfaced as raw numpy errors."""
+    from d2lfcn.data import pad_to_size
+    with pytest.raises((ValueError, TypeError), match=words):
+        pad_to_size(np.zeros(feature, np.uint8), np.zeros(label, np.uint8),
+                    *size)
