@@ -25,8 +25,11 @@ def _model_signature(net):
             net._collect_params_with_prefix().items()}
 
 
-def save_checkpoint(checkpoint_dir, net, trainer, history, num_kept=2):
-    """Write epoch-NNNN/ with the net, the trainer and the history.
+def save_checkpoint(checkpoint_dir, net, trainer, history, num_kept=2,
+                    batch_shape=None):
+    """Write epoch-NNNN/ with the net, the trainer and the history
+    (batch_shape: of the batches trained on, kept to tell a resumed run
+    what changed).
 
     The files go to a temporary folder first, which is renamed only when all
     of them are written: a run killed meanwhile leaves no checkpoint that
@@ -52,7 +55,8 @@ def save_checkpoint(checkpoint_dir, net, trainer, history, num_kept=2):
                 'variant': getattr(net, 'variant', None),
                 'learn_final_upsampling': getattr(
                     net, 'learn_final_upsampling', None),
-                'signature': _model_signature(net)}
+                'signature': _model_signature(net),
+                'batch_shape': batch_shape}
         (tmp / 'meta.json').write_text(json.dumps(meta, indent=1))
         for name in CHECKPOINT_FILES:
             with open(tmp / name, 'rb') as f:
@@ -122,6 +126,9 @@ META_TYPES = {
                 lambda v: v in (None, '32s', '16s', '8s')),
     'learn_final_upsampling': ('true, false or null',
                                lambda v: v in (None, True, False)),
+    'batch_shape': ('null or (batch, channels, height, width)',
+                    lambda v: v is None or (isinstance(v, list) and len(
+                        v) == 4 and all(map(_is_int, v)))),
     'signature': ('a dict of parameter name: shape (a list of whole '
                   'numbers)', lambda v: isinstance(v, dict) and all(
                       isinstance(s, list) and all(map(_is_int, s))
@@ -307,15 +314,29 @@ def _clean_leftovers(root):
 
 def prepare_checkpoints(checkpoint_dir, net, trainer, resume, devices):
     """Resume from the newest checkpoint, or make sure none is overwritten.
-    The caller holds the folder's lock (folder_lock.locked_folder)."""
+    Returns (history, meta) of the checkpoint resumed, ([], {}) for a new
+    run. The caller holds the folder's lock (folder_lock.locked_folder)."""
     _clean_leftovers(Path(checkpoint_dir))
     found = list_checkpoints(checkpoint_dir)
     if not found:
-        return []
+        return [], {}
     if not resume:
         raise FileExistsError(
             f'{checkpoint_dir} already holds checkpoints up to '
             f'{found[-1].name}; pass resume=True (--resume) to continue that '
             f'run, or choose another checkpoint_dir')
     print(f'resuming from {found[-1]}')
-    return load_checkpoint(found[-1], net, trainer, devices)
+    history = load_checkpoint(found[-1], net, trainer, devices)
+    return history, read_checkpoint_meta(found[-1])
+
+
+def report_new_batch_shape(shape, resumed_shape):
+    """Print what changed when a resumed run trains on batches of another
+    shape than the checkpoint's run (as a change of learning rate is)."""
+    if resumed_shape is None or list(resumed_shape) == list(shape):
+        return
+    names = ('batch size', 'channels', 'crop height', 'crop width')
+    changes = [f'{name} {old} -> {new}' for name, old, new in
+               zip(names, resumed_shape, shape) if old != new]
+    print(f'resuming with batches of another shape than the checkpoint\'s '
+          f'run: {", ".join(changes)}', flush=True)

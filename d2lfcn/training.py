@@ -18,7 +18,8 @@ import numpy as np
 from mxnet import autograd, gluon, nd
 
 from d2lfcn import validate
-from d2lfcn.checkpoints import prepare_checkpoints, save_checkpoint
+from d2lfcn.checkpoints import (prepare_checkpoints, report_new_batch_shape,
+                                save_checkpoint)
 from d2lfcn.devices import checked_devices
 from d2lfcn.folder_lock import locked_folder
 from d2lfcn.metrics import SegMetric
@@ -142,11 +143,11 @@ def train(net, train_iter, test_iter, loss, trainer, num_epochs, devices,
         loss.hybridize(static_alloc=True)
     use_amp = _setup_amp(amp, devices, trainer)
     with locked_folder(checkpoint_dir, wait=resume):    # one run per folder
-        history = [] if checkpoint_dir is None else prepare_checkpoints(
-            checkpoint_dir, net, trainer, resume, devices)
+        history, resumed = ([], {}) if checkpoint_dir is None else \
+            prepare_checkpoints(checkpoint_dir, net, trainer, resume, devices)
         figure = _run_epochs(net, train_iter, test_iter, loss, trainer,
                              num_epochs, devices, checkpoint_dir, use_amp,
-                             plot, history)
+                             plot, history, resumed.get('batch_shape'))
     if figure is not None:
         import matplotlib.pyplot as plt
         plt.close(figure)
@@ -154,9 +155,11 @@ def train(net, train_iter, test_iter, loss, trainer, num_epochs, devices,
 
 
 def _run_epochs(net, train_iter, test_iter, loss, trainer, num_epochs,
-                devices, checkpoint_dir, use_amp, plot, history):
+                devices, checkpoint_dir, use_amp, plot, history,
+                resumed_shape):
     """Train from epoch len(history) to num_epochs, appending to history;
-    returns the live plot's figure (or None)."""
+    returns the live plot's figure (or None). resumed_shape: the batch shape
+    of the run resumed (None: a new run, or not recorded)."""
     start = len(history)
     in_notebook = _in_notebook()
     plot = in_notebook if plot is None else plot
@@ -164,9 +167,10 @@ def _run_epochs(net, train_iter, test_iter, loss, trainer, num_epochs,
     for epoch in range(start, num_epochs):
         batches = train_iter if in_notebook else _progress(
             train_iter, f'epoch {epoch + 1}/{num_epochs}')
-        scores, seconds, images = _train_epoch(
+        scores, seconds, images, batch_shape = _train_epoch(
             net, batches, loss, trainer, devices, use_amp, epoch,
-            check_labels=epoch == start)
+            check_labels=epoch == start,
+            resumed_shape=resumed_shape if epoch == start else None)
         row = {'epoch': epoch + 1, **scores}
         if test_iter is not None:
             got = _score(net, test_iter, devices, net.num_classes).get()
@@ -175,7 +179,8 @@ def _run_epochs(net, train_iter, test_iter, loss, trainer, num_epochs,
         row.update(seconds=seconds, images_per_second=images / seconds)
         history.append(row)
         if checkpoint_dir is not None:
-            save_checkpoint(checkpoint_dir, net, trainer, history)
+            save_checkpoint(checkpoint_dir, net, trainer, history,
+                            batch_shape=batch_shape)
         if plot:
             figure, handle = plot_history(history, num_epochs, figure, handle)
         print(_epoch_line(row), flush=True)
@@ -185,17 +190,20 @@ def _run_epochs(net, train_iter, test_iter, loss, trainer, num_epochs,
 
 
 def _train_epoch(net, batches, loss, trainer, devices, use_amp, epoch,
-                 check_labels):
+                 check_labels, resumed_shape=None):
     """One pass over batches: each batch is split over the devices, its
     losses backpropagated and the trainer stepped. Returns ({train_loss,
-    train_pixel_accuracy, train_mean_iou}, seconds, images): the epoch's
-    scores on its batches, its wall time and its number of images.
+    train_pixel_accuracy, train_mean_iou}, seconds, images, batch_shape):
+    the epoch's scores on its batches, its wall time, its number of images
+    and the shape of its first batch X (B, 3, h, w).
     check_labels: refuse labels the net has no class for after the first
-    batch (once per run is enough)."""
+    batch (once per run is enough). resumed_shape: say so when the first
+    batch differs from it (a resumed run with another batch size or crop)."""
     t0, images = time.time(), 0
     metric = SegMetric(net.num_classes)
     loss_sums = []
     pending, batch = None, 0   # the previous batch's losses: checked late
+    batch_shape = None
     for batch, (X, y) in enumerate(batches, 1):
         used = devices[:min(len(devices), X.shape[0])]
         Xs = gluon.utils.split_and_load(X, used, even_split=False)
@@ -213,6 +221,9 @@ def _train_epoch(net, batches, loss, trainer, devices, use_amp, epoch,
         images += X.shape[0]
         for s, y_ in zip(scores, ys):   # stays on the device
             metric.update(s, y_)
+        if batch == 1:
+            batch_shape = list(X.shape)
+            report_new_batch_shape(batch_shape, resumed_shape)
         if check_labels and batch == 1:
             metric.raise_if_invalid()   # labels the net has no class for
         # waiting for the previous batch keeps this one queued
@@ -231,7 +242,8 @@ def _train_epoch(net, batches, loss, trainer, devices, use_amp, epoch,
                          'into an ignored region')
     return ({'train_loss': train_loss,
              'train_pixel_accuracy': got['pixel_accuracy'],
-             'train_mean_iou': got['mean_iou']}, seconds, images)
+             'train_mean_iou': got['mean_iou']}, seconds, images,
+            batch_shape)
 
 
 def _stop_if_not_finite(losses, epoch, batch, trainer):

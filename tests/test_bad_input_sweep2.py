@@ -345,7 +345,7 @@ def test_only_the_leftovers_of_dead_processes_are_cleaned(tmp_path):
     # a run killed between moving epoch-0001 aside and renaming its new one
     # into place: the complete old one is put back
     os.replace(tmp_path / 'epoch-0001', tmp_path / f'.epoch-0001.{dead}.old')
-    assert prepare_checkpoints(tmp_path, net, trainer, True, None) == \
+    assert prepare_checkpoints(tmp_path, net, trainer, True, None)[0] == \
         [{'epoch': 1}]
     assert [p.name for p in list_checkpoints(tmp_path)] == ['epoch-0001']
     assert sorted(p.name for p in tmp_path.iterdir()) == [
@@ -602,3 +602,27 @@ def test_pad_to_size_names_its_argument(feature, label, size, words):
     with pytest.raises((ValueError, TypeError), match=words):
         pad_to_size(np.zeros(feature, np.uint8), np.zeros(label, np.uint8),
                     *size)
+
+
+def test_resuming_with_another_batch_size_or_crop_says_so(tmp_path, capsys):
+    """Resuming with another --batch-size or --crop was silent (a change of
+    learning rate is reported)."""
+    from mxnet import gluon
+
+    from helpers import toy_segmentation
+    from d2lfcn.model import fcn_resnet18
+    from d2lfcn.training import SegmentationLoss, train
+    net = fcn_resnet18(3, pretrained=False)
+
+    def run(epochs, batch_size, height):
+        trainer = gluon.Trainer(net.collect_params(), 'adam')
+        data = gluon.data.DataLoader(toy_segmentation(4, height, 64),
+                                     batch_size)
+        train(net, data, None, SegmentationLoss(), trainer, epochs, ['cpu'],
+              checkpoint_dir=tmp_path, resume=True, plot=False)
+        return capsys.readouterr().out
+    assert 'another shape' not in run(1, 2, 64)
+    assert 'another shape' not in run(2, 2, 64)
+    said = run(3, 4, 32)
+    assert "another shape than the checkpoint's run: batch size 2 -> 4, " \
+           "crop height 64 -> 32" in said
