@@ -2,6 +2,7 @@
 import numpy as np
 
 from d2lfcn.data import denormalize_image
+from d2lfcn import validate
 from d2lfcn.validate import as_numpy
 from d2lfcn.voc import VOC_CLASSES, VOC_COLORMAP, label_to_rgb
 
@@ -22,7 +23,18 @@ def show_images(imgs, num_rows, num_cols, titles=None, scale=1.5):
     picture width (heights follow the images' median aspect ratio).
     """
     import matplotlib.pyplot as plt
+    num_rows = validate.positive_int(num_rows, 'num_rows')
+    num_cols = validate.positive_int(num_cols, 'num_cols')
     imgs = [_as_picture(img) for img in imgs]
+    if not imgs:
+        raise ValueError('show_images got no images: pass a list of at least '
+                         'one picture')
+    if len(imgs) > num_rows * num_cols:
+        raise ValueError(
+            f'show_images got {len(imgs)} images for a {num_rows} x '
+            f'{num_cols} grid of {num_rows * num_cols} cells; pass num_rows '
+            f'and num_cols with room for all (num_rows = '
+            f'{-(-len(imgs) // num_cols)}), or fewer images')
     aspect = np.median([img.shape[0] / img.shape[1] for img in imgs])
     fig, axes = plt.subplots(num_rows, num_cols, squeeze=False,
                              figsize=(num_cols * scale,

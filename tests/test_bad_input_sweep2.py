@@ -626,3 +626,17 @@ def test_resuming_with_another_batch_size_or_crop_says_so(tmp_path, capsys):
     said = run(3, 4, 32)
     assert "another shape than the checkpoint's run: batch size 2 -> 4, " \
            "crop height 64 -> 32" in said
+
+
+@pytest.mark.parametrize('count, rows, cols, words', [
+    (0, 1, 2, 'got no images'),
+    (7, 2, 3, '7 images for a 2 x 3 grid of 6 cells.*num_rows = 3'),
+    (2, 0, 2, 'num_rows must be >= 1')])
+def test_show_images_refuses_a_grid_that_does_not_fit(count, rows, cols,
+                                                      words):
+    """With more images than cells some were dropped silently; with none
+    the figure size became NaN."""
+    from d2lfcn.plotting import show_images
+    imgs = [np.zeros((4, 6, 3), np.uint8)] * count
+    with pytest.raises(ValueError, match=words):
+        show_images(imgs, rows, cols)
