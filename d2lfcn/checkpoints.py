@@ -247,6 +247,34 @@ def _read_back(folder, meta, final):
                       f'epoch') from None
 
 
+def _arrays_in(state):
+    """The NDArrays an optimizer keeps for one parameter (None, one array,
+    or nested tuples of them), flattened into a list."""
+    if isinstance(state, (tuple, list)):
+        return [a for s in state for a in _arrays_in(s)]
+    return [] if state is None else [state]
+
+
+def _refuse_states_of_another_model(states, trainer, states_file):
+    """ValueError when the optimizer state of a parameter does not have the
+    parameter's shape: the file belongs to another model (a training step
+    would fail deep in MXNet)."""
+    params = trainer._params
+    for index, state in sorted(states.items()):
+        param = params[index] if 0 <= index < len(params) else None
+        shapes = {tuple(a.shape) for a in _arrays_in(state)}
+        if param is None or shapes - {tuple(param.shape)}:
+            what = (f'parameter {param.name} is {tuple(param.shape)}, its '
+                    f'state there {sorted(shapes)[0]}' if param is not None
+                    else f'it has state for parameter {index}, the trainer '
+                         f'has {len(params)}')
+            raise ValueError(
+                f'{states_file} holds the optimizer state of another model '
+                f'({what}); it does not belong with this net.params: '
+                f'delete that checkpoint folder to resume from the one '
+                f'before it')
+
+
 def _load_trainer_states(trainer, states_file):
     """Load the optimizer's state (momentum, moment estimates, the count of
     updates) from states_file, but keep the trainer's own hyper-parameters.
@@ -270,6 +298,7 @@ def _load_trainer_states(trainer, states_file):
             f'{type(probe.optimizer).__name__} optimizer, the trainer given '
             f'now uses {type(given).__name__}: resume with the same '
             f'optimizer, or start a new run in another folder')
+    _refuse_states_of_another_model(probe.states, trainer, states_file)
     try:
         trainer.load_states(str(states_file))
     except Exception as e:

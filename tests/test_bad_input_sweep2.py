@@ -640,3 +640,29 @@ def test_show_images_refuses_a_grid_that_does_not_fit(count, rows, cols,
     imgs = [np.zeros((4, 6, 3), np.uint8)] * count
     with pytest.raises(ValueError, match=words):
         show_images(imgs, rows, cols)
+
+
+def test_the_optimizer_state_of_another_model_is_refused_on_loading(
+        tmp_path):
+    """A trainer.states swapped in from another run loaded, and the first
+    step failed deep in MXNet (Incompatible attr ... expected [21], got
+    [32])."""
+    import mxnet as mx
+    from mxnet import gluon, nd
+
+    from d2lfcn.checkpoints import _load_trainer_states
+
+    def trained(units):
+        net = gluon.nn.Dense(units, in_units=3)
+        net.initialize()
+        trainer = gluon.Trainer(net.collect_params(), 'adam')
+        with mx.autograd.record():
+            net(nd.ones((1, 3))).sum().backward()
+        trainer.step(1)
+        return trainer
+    trained(32).save_states(str(tmp_path / 'trainer.states'))
+    with pytest.raises(ValueError, match='optimizer state of another model '
+                                         '.*is \\(21,( 3)?\\), its state '
+                                         'there \\(32,( 3)?\\).*delete that'):
+        _load_trainer_states(trained(21), tmp_path / 'trainer.states')
+    _load_trainer_states(trained(32), tmp_path / 'trainer.states')  # fits
