@@ -18,8 +18,8 @@ import numpy as np
 from mxnet import autograd, gluon, nd
 
 from d2lfcn import validate
-from d2lfcn.checkpoints import (prepare_checkpoints, report_new_batch_shape,
-                                save_checkpoint)
+from d2lfcn.checkpoint_reading import report_new_batch_shape
+from d2lfcn.checkpoints import prepare_checkpoints, save_checkpoint
 from d2lfcn.devices import checked_devices
 from d2lfcn.folder_lock import locked_folder
 from d2lfcn.metrics import SegMetric

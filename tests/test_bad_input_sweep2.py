@@ -126,7 +126,7 @@ def test_a_refused_resume_leaves_the_callers_trainer_alone(tmp_path):
     import mxnet as mx
     from mxnet import gluon, nd
 
-    from d2lfcn.checkpoints import _load_trainer_states
+    from d2lfcn.checkpoint_reading import _load_trainer_states
     net = gluon.nn.Dense(2, in_units=3)
     net.initialize()
     sgd = gluon.Trainer(net.collect_params(), 'sgd', {'learning_rate': 0.05})
@@ -650,7 +650,7 @@ def test_the_optimizer_state_of_another_model_is_refused_on_loading(
     import mxnet as mx
     from mxnet import gluon, nd
 
-    from d2lfcn.checkpoints import _load_trainer_states
+    from d2lfcn.checkpoint_reading import _load_trainer_states
 
     def trained(units):
         net = gluon.nn.Dense(units, in_units=3)

@@ -16,9 +16,6 @@ LONG_MODULES = {
                   'split files',
     'd2lfcn.model': 'FCN with its three variants and two heads, their '
                     'initialisers, and nets made from other nets',
-    'd2lfcn.checkpoints': 'writing that never leaves half a checkpoint, and '
-                          'the checks of reading one back: meta fields, the '
-                          'model, the optimizer state',
     'd2lfcn.__main__': 'the command line: three commands, their options, '
                        'defaults chosen by the data, and the checks of their '
                        'files before any work',
