@@ -143,11 +143,28 @@ def _refuse_other_model(path, theirs, net, meta):
     if meta:
         said += (f', learn_final_upsampling '
                  f'{meta.get("learn_final_upsampling")!r}')
-    fix = (f'build the same FCN as the one that was trained (on the command '
-           f'line: --variant {variant})' if variant else
-           'give the checkpoint of an FCN')
+    fix = _how_to_match(theirs, ours, variant, net) if variant else \
+        'give the checkpoint of an FCN'
     raise ValueError(f'{path} holds the parameters of another model '
                      f'({said}; {shapes}); {fix}')
+
+
+def _how_to_match(theirs, ours, variant, net):
+    """What to build to load the parameters `theirs` of an FCN: the
+    arguments (and options) that differ from net's."""
+    fixes = []
+    if variant != getattr(net, 'variant', variant):
+        fixes.append(f"variant='{variant}' (--variant {variant})")
+    classes = theirs.get('score32.weight', [None])[0]
+    if classes not in (None, getattr(net, 'num_classes', classes)):
+        fixes.append(f'num_classes={classes} (--num-classes {classes})')
+    up, our_up = theirs.get('up_final.weight'), ours.get('up_final.weight')
+    if up and our_up and up[1:2] != our_up[1:2]:
+        fixes.append(f'learn_final_upsampling={up[1] != 1} (the command '
+                     f'line reads it from the meta.json of a checkpoint '
+                     f'folder)')
+    return ('build the same FCN as the one that was trained'
+            + (': ' + ', '.join(fixes) if fixes else ''))
 
 
 def _states_in(states_file):

@@ -27,16 +27,18 @@ RGB_STD = np.array([0.229, 0.224, 0.225], dtype=np.float32)
 
 # Argument checks of the crops and datasets below (chapter 3 uses them too).
 
-def pair_size(feature, label, height, width):
-    """(h, w) of an image (h, w, 3) and its label (h, w) of the same size,
-    given with a target height x width (positive ints); ValueError or
+def pair_size(feature, label, height, width, channels=None):
+    """(h, w) of an image (h, w, c) and its label (h, w) of the same size,
+    given with a target height x width (positive ints); channels: the c the
+    image must have (None: any, or a grey (h, w) image). ValueError or
     TypeError naming the argument otherwise."""
     validate.positive_int(height, 'height')
     validate.positive_int(width, 'width')
     feature_shape, label_shape = np.shape(feature), np.shape(label)
-    if len(feature_shape) != 3 or feature_shape[2] != 3:
-        raise ValueError(f'feature must be an (h, w, 3) image, got shape '
-                         f'{feature_shape}')
+    if not (len(feature_shape) in (2, 3) if channels is None else
+            feature_shape[2:] == (channels,)):
+        raise ValueError(f'feature must be an (h, w, {channels or "c"}) '
+                         f'image, got shape {feature_shape}')
     if len(label_shape) != 2:
         raise ValueError(f'label must be (h, w) class indices, got shape '
                          f'{label_shape}')
@@ -134,7 +136,7 @@ def pad_to_size(feature, label, height, width):
     """Pad an image and its label at the bottom and right to at least
     height x width: the image with the ImageNet mean colour (0 once
     normalised), the label with 255 so that no loss counts the padding."""
-    h, w = pair_size(feature, label, height, width)
+    h, w = pair_size(feature, label, height, width, channels=3)
     dh, dw = max(height - h, 0), max(width - w, 0)
     if dh == 0 and dw == 0:
         return feature, label

@@ -172,6 +172,7 @@ def download_voc(data_dir=None, url=VOC_URL, sha1=VOC_SHA1, timeout=10,
     seconds to wait for the server before failing with a hint.
     """
     _check_download_args(url, sha1, timeout)
+    sha1 = sha1 and sha1.lower()        # as hexdigest() writes it
     given = data_dir
     data_dir = locations.checked_data_dir(given, write=False)
     target = data_dir / 'VOCdevkit' / 'VOC2012'

@@ -36,8 +36,7 @@ def find_voc_dir(voc_dir=None, quick=False, verbose=True):
         return real
     folder, num_train, num_val = QUICK_SAMPLE if quick else (
         SAMPLE_FOLDER, SAMPLE_NUM_TRAIN, SAMPLE_NUM_VAL)
-    sample = make_sample_voc(locations.checked_data_dir() / folder,
-                             num_train, num_val)
+    sample = make_sample_voc(data_dir / folder, num_train, num_val)
     if verbose:
         print(f'Using the sample dataset in {locations.short_path(sample)} '
               f'({num_train} train, {num_val} val images; the real VOC 2012 '

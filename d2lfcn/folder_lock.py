@@ -8,8 +8,11 @@ stays, and says which process held it last.
 """
 import contextlib
 import datetime
+import errno
 import os
 import socket
+import time
+import warnings
 from pathlib import Path
 
 try:
@@ -40,25 +43,41 @@ def process_alive(pid):
     return True
 
 
-def _try_lock(f, block=False):
-    """Take the lock on the open file f; False if another process holds it
-    (block=True: wait until it is free)."""
+LOCK_OFFSET = 1 << 20
+"""Where the lock's byte lies on Windows (msvcrt), past the holder's text:
+Windows locks are mandatory, and a locked byte cannot be read."""
+
+
+def _try_lock(f):
+    """Take the lock on the open file f without waiting: True, or False when
+    another process holds it. OSError when the file system has no locks."""
     try:
         if fcntl is not None:
-            fcntl.flock(f.fileno(),
-                        fcntl.LOCK_EX | (0 if block else fcntl.LOCK_NB))
+            fcntl.flock(f.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
         else:
             import msvcrt
-            msvcrt.locking(f.fileno(),
-                           msvcrt.LK_LOCK if block else msvcrt.LK_NBLCK, 1)
-    except OSError:
-        return False
+            f.seek(LOCK_OFFSET)
+            msvcrt.locking(f.fileno(), msvcrt.LK_NBLCK, 1)
+    except OSError as e:
+        if isinstance(e, BlockingIOError) or e.errno in (
+                errno.EACCES, errno.EAGAIN, errno.EDEADLK):
+            return False
+        raise
     return True
+
+
+def _unlock(f):
+    """Release the lock before f is closed (closing releases a flock; on
+    Windows the byte is unlocked explicitly)."""
+    if fcntl is None:
+        import msvcrt
+        f.seek(LOCK_OFFSET)
+        msvcrt.locking(f.fileno(), msvcrt.LK_UNLCK, 1)
 
 
 def _holder(f):
     f.seek(0)
-    return f.read().strip() or 'another process'
+    return f.read(500).strip('\0\n ') or 'another process'
 
 
 @contextlib.contextmanager
@@ -66,6 +85,7 @@ def locked_folder(folder, job='training', wait=False):
     """Hold the lock of `folder` (made if missing) for the `with` block.
     When another process holds it: FolderInUseError, before anything in the
     folder is touched; with wait=True, say so and wait until it is free.
+    On a file system without locks: a warning, and no lock.
     folder None: no folder, no lock."""
     if folder is None:
         yield
@@ -73,23 +93,47 @@ def locked_folder(folder, job='training', wait=False):
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     with open(folder / LOCK_FILE, 'a+') as f:
-        if not _try_lock(f):
-            if not wait:
-                raise FolderInUseError(
-                    f'{folder} is in use by {_holder(f)}; wait until that '
-                    f'run ends (or stop it), or choose another folder for '
-                    f'this one')
+        try:
+            locked = _wait_for_lock(f, folder, wait)
+        except OSError as e:
+            warnings.warn(f'cannot lock {folder} ({e}): this file system has '
+                          f'no file locks, so a second training started on '
+                          f'this folder would not be stopped', stacklevel=3)
+            yield
+            return
+        if not locked:
+            raise FolderInUseError(
+                f'{folder} is in use by {_holder(f)}; wait until that run '
+                f'ends (or stop it), or choose another folder for this one')
+        try:
+            since = datetime.datetime.now().isoformat(timespec='seconds')
+            f.seek(0)
+            f.truncate()
+            f.write(f'process {os.getpid()} on {socket.gethostname()} '
+                    f'({job} since {since})\n')
+            f.flush()
+            yield
+        finally:
+            _unlock(f)
+
+
+def _wait_for_lock(f, folder, wait):
+    """True once f is locked. wait=False: False when another process holds
+    the lock for more than a moment (in_use_by takes it for an instant);
+    wait=True: say so and wait until it is free."""
+    for attempt in range(5):
+        if _try_lock(f):
+            return True
+        if attempt == 0 and wait:
             print(f'{folder} is in use by {_holder(f)}; waiting until that '
                   f'run ends', flush=True)
-            if not _try_lock(f, block=True):
-                raise FolderInUseError(f'cannot lock {folder / LOCK_FILE}')
-        since = datetime.datetime.now().isoformat(timespec='seconds')
-        f.seek(0)
-        f.truncate()
-        f.write(f'process {os.getpid()} on {socket.gethostname()} '
-                f'({job} since {since})\n')
-        f.flush()
-        yield
+        if not wait:
+            time.sleep(0.1)
+    while wait:
+        time.sleep(0.5)
+        if _try_lock(f):
+            return True
+    return False
 
 
 def in_use_by(folder):
@@ -101,6 +145,10 @@ def in_use_by(folder):
     except OSError:         # no lock file, no folder: not in use
         return None
     with f:
-        if _try_lock(f):
-            return None     # closing the file releases the lock again
-        return _holder(f)
+        try:
+            if not _try_lock(f):
+                return _holder(f)
+        except OSError:     # no file locks here: nobody can hold one
+            return None
+        _unlock(f)
+        return None

@@ -296,8 +296,8 @@ def make_sample_voc(root=None, num_train=SAMPLE_NUM_TRAIN,
     validate.positive_int(num_val, 'num_val')
     validate.nonnegative_int(seed, 'seed')
     default_root = locations.DATA_DIR / SAMPLE_FOLDER
-    root = Path(locations.checked_data_dir() / SAMPLE_FOLDER if root is None
-                else root)
+    root = Path(locations.checked_data_dir(write=False) / SAMPLE_FOLDER
+                if root is None else root)
     devkit = root / 'VOCdevkit'
     voc_dir = devkit / 'VOC2012'
     params = {'format': FORMAT_VERSION, 'num_train': num_train,
@@ -307,7 +307,9 @@ def make_sample_voc(root=None, num_train=SAMPLE_NUM_TRAIN,
         return voc_dir
     if devkit.exists():
         refuse_foreign(devkit, marker, default_root)
-    root.mkdir(parents=True, exist_ok=True)
+    if root.parent == Path(locations.DATA_DIR):    # named as D2LFCN_DATA
+        locations.checked_data_dir()
+    locations.checked_data_dir(root, name='root')  # made, and writable
     remove_stale_tmp(root)
     tmp = root / f'.tmp-{os.getpid()}-{time.time_ns()}'
     try:

@@ -60,6 +60,16 @@ def _written_names(params):
                for s in ('train', 'val', 'trainval')})
 
 
+JUNK = {'.DS_Store', 'Thumbs.db', 'desktop.ini'}
+"""Files that file browsers leave in a folder someone looked at: not the
+user's data, so they do not stop a dataset from being replaced."""
+
+
+def _is_junk(relative):
+    parts = relative.split('/')
+    return parts[-1] in JUNK or '.ipynb_checkpoints' in parts
+
+
 def _not_written_by_us(voc_dir, marker):
     """Paths in voc_dir (relative) that make_sample_voc did not write as they
     are now: files added, and files changed since (when the marker lists the
@@ -70,11 +80,12 @@ def _not_written_by_us(voc_dir, marker):
     if isinstance(written, dict):
         on_disk = file_digests(voc_dir)
         return sorted(p for p, digest in on_disk.items()
-                      if p not in ours and written.get(p) != digest)
+                      if p not in ours and written.get(p) != digest
+                      and not _is_junk(p))
     ours |= _written_names(found)
-    return sorted(p.relative_to(voc_dir).as_posix()
-                  for p in voc_dir.rglob('*') if p.is_file()
-                  and p.relative_to(voc_dir).as_posix() not in ours)
+    return sorted(p for p in (q.relative_to(voc_dir).as_posix()
+                              for q in voc_dir.rglob('*') if q.is_file())
+                  if p not in ours and not _is_junk(p))
 
 
 def refuse_foreign(devkit, marker, default_root):

@@ -16,12 +16,13 @@ def error_line(error, limit=200):
     its message last; those lines and the "MXNetError: " prefix are
     dropped. Other messages keep their first line."""
     lines = [line.strip() for line in str(error).splitlines()]
-    said = [line for line in lines if line and not (
-        line.startswith('Traceback (most recent call last)')
-        or line.startswith('File "'))]
+    if lines and lines[0].startswith('Traceback (most recent call last)'):
+        lines = [line for line in lines[1:] if not line.startswith('File "')]
+    said = [line for line in lines if line]
     text = said[0] if said else type(error).__name__
     if text.startswith('MXNetError: '):
         text = text[len('MXNetError: '):]
+    limit = max(limit, 4)
     return text if len(text) <= limit else text[:limit - 3] + '...'
 
 

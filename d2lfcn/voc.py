@@ -270,10 +270,9 @@ def _turned_hint(image_bytes, image_shape, label_shape):
             orientation = img.getexif().get(EXIF_ORIENTATION, 1)
     except Exception:
         return ''
-    if orientation in (None, 1):
+    if orientation not in (5, 6, 7, 8):     # a quarter turn: h, w swapped
         return ''
-    shown = image_shape[:2][::-1] if orientation in (5, 6, 7, 8) \
-        else image_shape[:2]
+    shown = image_shape[:2][::-1]
     match = ('; turned so, it has the size of its label, which was probably '
              'drawn on the photo as shown' if tuple(shown) == label_shape
              else '')

@@ -266,30 +266,38 @@ def test_a_second_training_on_a_folder_in_use_is_refused_and_touches_nothing(
 
 
 LOCK_AND_WAIT = '''
-import sys, time
+import sys
 from d2lfcn.folder_lock import locked_folder
 try:
     with locked_folder(sys.argv[1]):
         print('locked', flush=True)
-        time.sleep(3)
+        sys.stdin.read()                # holds the lock until stdin closes
 except BlockingIOError as e:
     print(e, flush=True)
 '''
+
+
+def holding_the_lock(folder):
+    """A process that locks folder (as a training does) and holds the lock
+    until its stdin is closed."""
+    import subprocess
+    import sys
+
+    from helpers import ROOT
+    return subprocess.Popen([sys.executable, '-c', LOCK_AND_WAIT,
+                             str(folder)], cwd=ROOT, text=True,
+                            stdin=subprocess.PIPE, stdout=subprocess.PIPE)
 
 
 def test_two_runs_started_together_on_one_new_folder_cannot_mix(tmp_path):
     """Row 8: two trainings started together on one new folder both exited
     0 and left a folder mixing their checkpoints. The lock is the
     operating system's: of two processes, one gets it."""
-    import subprocess
-    import sys
-
-    from helpers import ROOT
     folder = tmp_path / 'new' / 'run'
-    runs = [subprocess.Popen([sys.executable, '-c', LOCK_AND_WAIT,
-                              str(folder)], cwd=ROOT, text=True,
-                             stdout=subprocess.PIPE) for _ in range(2)]
-    said = sorted(run.communicate(timeout=60)[0].strip() for run in runs)
+    runs = [holding_the_lock(folder) for _ in range(2)]
+    said = sorted(run.stdout.readline().strip() for run in runs)
+    for run in runs:
+        run.communicate(timeout=60)
     assert said[0].endswith('or choose another folder for this one'), said
     assert 'in use by process' in said[0] and said[1] == 'locked'
 
@@ -299,12 +307,10 @@ def test_a_training_of_another_process_holds_the_folder_until_it_dies(
     """The lock of a live process refuses train() here; kill -9 leaves the
     lock file, but not the lock, and train() then runs."""
     import signal
-    import subprocess
-    import sys
 
     from mxnet import gluon
 
-    from helpers import ROOT, toy_segmentation
+    from helpers import toy_segmentation
     from d2lfcn.checkpoints import list_checkpoints
     from d2lfcn.folder_lock import FolderInUseError, in_use_by
     from d2lfcn.model import fcn_resnet18
@@ -312,9 +318,7 @@ def test_a_training_of_another_process_holds_the_folder_until_it_dies(
     net = fcn_resnet18(3, pretrained=False)
     trainer = gluon.Trainer(net.collect_params(), 'adam')
     batches = gluon.data.DataLoader(toy_segmentation(2), 2)
-    run = subprocess.Popen([sys.executable, '-c', LOCK_AND_WAIT,
-                            str(tmp_path)], cwd=ROOT, text=True,
-                           stdout=subprocess.PIPE)
+    run = holding_the_lock(tmp_path)
     assert run.stdout.readline().strip() == 'locked'
     assert f'process {run.pid}' in in_use_by(tmp_path)
     with pytest.raises(FolderInUseError, match=f'process {run.pid}'):
@@ -368,22 +372,20 @@ def test_resume_waits_for_the_run_in_the_folder_then_continues(tmp_path,
                                                                capsys):
     """A notebook's train(resume=True) (chapter 7 reusing chapter 5's net
     while chapter 5 trains it in another tab) waits instead of failing."""
-    import subprocess
-    import sys
+    import threading
     import time
 
     from mxnet import gluon
 
-    from helpers import ROOT, toy_segmentation
+    from helpers import toy_segmentation
     from d2lfcn.checkpoints import list_checkpoints
     from d2lfcn.model import fcn_resnet18
     from d2lfcn.training import SegmentationLoss, train
     net = fcn_resnet18(3, pretrained=False)
     trainer = gluon.Trainer(net.collect_params(), 'adam')
-    run = subprocess.Popen([sys.executable, '-c', LOCK_AND_WAIT,
-                            str(tmp_path)], cwd=ROOT, text=True,
-                           stdout=subprocess.PIPE)
+    run = holding_the_lock(tmp_path)
     assert run.stdout.readline().strip() == 'locked'
+    threading.Timer(1.5, run.stdin.close).start()   # that run ends
     t0 = time.time()
     train(net, gluon.data.DataLoader(toy_segmentation(2), 2), None,
           SegmentationLoss(), trainer, 1, ['cpu'], checkpoint_dir=tmp_path,
@@ -666,3 +668,116 @@ def test_the_optimizer_state_of_another_model_is_refused_on_loading(
                                          'there \\(32,( 3)?\\).*delete that'):
         _load_trainer_states(trained(21), tmp_path / 'trainer.states')
     _load_trainer_states(trained(32), tmp_path / 'trainer.states')  # fits
+
+
+def test_a_read_only_data_folder_with_its_sample_set_is_used(tmp_path,
+                                                            monkeypatch):
+    """Only writing needs a writable D2LFCN_DATA: a complete sample set in a
+    read-only one (a shared mount) is reused."""
+    from pathlib import Path
+
+    from d2lfcn import locations
+    from d2lfcn.find_data import QUICK_SAMPLE, find_voc_dir
+    from d2lfcn.sample_data import make_sample_voc
+    folder, num_train, num_val = QUICK_SAMPLE
+    voc_dir = make_sample_voc(tmp_path / folder, num_train, num_val)
+    monkeypatch.setenv('D2LFCN_DATA', str(tmp_path))
+    monkeypatch.setattr(locations, 'DATA_DIR', Path(tmp_path))
+    real = os.access
+    monkeypatch.setattr(os, 'access', lambda path, mode: False if str(
+        path).startswith(str(tmp_path)) and mode & os.W_OK
+        else real(path, mode))
+    assert find_voc_dir(quick=True, verbose=False) == voc_dir
+    with pytest.raises(PermissionError, match='D2LFCN_DATA=.* is not '
+                                              'writable'):
+        find_voc_dir(verbose=False)         # the full set must be written
+
+
+def test_an_upper_case_sha1_is_compared_as_hex(tmp_path):
+    import hashlib
+
+    from d2lfcn.download import download_voc
+    archive = tmp_path / 'VOCtrainval_11-May-2012.tar'
+    archive.write_bytes(b'not a tar')
+    digest = hashlib.sha1(archive.read_bytes()).hexdigest().upper()
+    with pytest.raises(Exception) as caught:
+        download_voc(tmp_path, sha1=digest)
+    assert 'SHA-1' not in str(caught.value) and archive.exists()
+
+
+def test_crops_take_any_number_of_channels():
+    from d2lfcn.data import voc_rand_crop
+    label = np.zeros((6, 7), np.uint8)
+    for feature in (np.zeros((6, 7, 4)), np.zeros((6, 7))):
+        assert voc_rand_crop(feature, label, 3, 4)[0].shape[:2] == (3, 4)
+
+
+@pytest.mark.parametrize('kwargs, words', [
+    ({'num_classes': 3}, 'num_classes=3 \\(--num-classes 3\\)'),
+    ({'learn_final_upsampling': True}, 'learn_final_upsampling=True')])
+def test_a_bare_params_file_names_what_differs(tmp_path, kwargs, words):
+    from d2lfcn.checkpoints import load_checkpoint
+    from d2lfcn.model import fcn_resnet18
+    fcn_resnet18(**{'num_classes': 21, 'pretrained': False, **kwargs}) \
+        .save_parameters(str(tmp_path / 'net.params'))
+    with pytest.raises(ValueError, match=words) as caught:
+        load_checkpoint(tmp_path / 'net.params',
+                        fcn_resnet18(21, pretrained=False))
+    assert '--variant' not in str(caught.value)
+
+
+def test_what_file_browsers_leave_does_not_block_a_new_sample_set(tmp_path):
+    from d2lfcn.sample_data import make_sample_voc
+    voc_dir = make_sample_voc(tmp_path, 3, 2, seed=0)
+    (voc_dir / 'JPEGImages' / '.DS_Store').write_bytes(b'finder')
+    (voc_dir / '.ipynb_checkpoints').mkdir()
+    (voc_dir / '.ipynb_checkpoints' / 'x-checkpoint.txt').write_text('lab')
+    make_sample_voc(tmp_path, 2, 2, seed=0)
+    assert len(list(voc_dir.glob('JPEGImages/*.jpg'))) == 4
+
+
+def test_the_lock_is_released_by_an_interrupt(tmp_path):
+    from d2lfcn.folder_lock import in_use_by, locked_folder
+    with pytest.raises(KeyboardInterrupt):
+        with locked_folder(tmp_path):
+            assert in_use_by(tmp_path)
+            raise KeyboardInterrupt
+    assert in_use_by(tmp_path) is None
+
+
+def test_a_file_system_without_locks_warns_and_trains(tmp_path, monkeypatch):
+    import errno
+
+    from d2lfcn import folder_lock
+
+    def no_locks(*args):
+        raise OSError(errno.ENOLCK, 'No locks available')
+    monkeypatch.setattr(folder_lock.fcntl, 'flock', no_locks)
+    with pytest.warns(UserWarning, match='no file locks'):
+        with folder_lock.locked_folder(tmp_path):
+            pass
+    assert folder_lock.in_use_by(tmp_path) is None
+
+
+def test_leftovers_of_this_process_or_a_day_old_are_cleaned(tmp_path):
+    """A pid in use may belong to a new process (containers, kernels): a
+    leftover older than a day is removed anyway."""
+    import time
+
+    from d2lfcn.checkpoints import STALE_HOURS, _clean_leftovers
+    live = os.getppid()
+    old = tmp_path / f'.epoch-0003.{live}.partial'
+    ours = tmp_path / f'.epoch-0004.{os.getpid()}.partial'
+    fresh = tmp_path / f'.epoch-0005.{live}.partial'
+    for folder in (old, ours, fresh):
+        folder.mkdir()
+    stale = time.time() - (STALE_HOURS + 1) * 3600
+    os.utime(old, (stale, stale))
+    _clean_leftovers(tmp_path)
+    assert [p.name for p in tmp_path.iterdir()] == [fresh.name]
+
+
+def test_an_error_line_keeps_a_message_that_looks_like_a_file_line():
+    assert validate.error_line(ValueError('File "x.png" is corrupt')) == \
+        'File "x.png" is corrupt'
+    assert validate.error_line(ValueError('\n\n')) == 'ValueError'
