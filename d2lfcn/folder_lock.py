@@ -99,12 +99,14 @@ def locked_folder(folder, job='training', wait=False):
             warnings.warn(f'cannot lock {folder} ({e}): this file system has '
                           f'no file locks, so a second training started on '
                           f'this folder would not be stopped', stacklevel=3)
-            yield
-            return
-        if not locked:
+            locked = None
+        if locked is False:
             raise FolderInUseError(
                 f'{folder} is in use by {_holder(f)}; wait until that run '
                 f'ends (or stop it), or choose another folder for this one')
+        if locked is None:
+            yield
+            return
         try:
             since = datetime.datetime.now().isoformat(timespec='seconds')
             f.seek(0)
@@ -118,27 +120,25 @@ def locked_folder(folder, job='training', wait=False):
 
 
 def _wait_for_lock(f, folder, wait):
-    """True once f is locked. wait=False: False when another process holds
-    the lock for more than a moment (in_use_by takes it for an instant);
-    wait=True: say so and wait until it is free."""
-    for attempt in range(5):
+    """True once f is locked; False if another process holds the lock and
+    wait is False. wait=True: say who holds it, and wait until it is free."""
+    for _ in range(5):      # in_use_by holds a free lock for an instant
         if _try_lock(f):
             return True
-        if attempt == 0 and wait:
-            print(f'{folder} is in use by {_holder(f)}; waiting until that '
-                  f'run ends', flush=True)
-        if not wait:
-            time.sleep(0.1)
-    while wait:
+        time.sleep(0.1)
+    if not wait:
+        return False
+    print(f'{folder} is in use by {_holder(f)}; waiting until that run ends',
+          flush=True)
+    while not _try_lock(f):
         time.sleep(0.5)
-        if _try_lock(f):
-            return True
-    return False
+    return True
 
 
 def in_use_by(folder):
     """Who holds the lock of `folder` (the text of its lock file), or None
-    when nobody does. Takes no lock and creates nothing."""
+    when nobody does. Creates nothing; a free lock is taken for an instant
+    (which locked_folder allows for)."""
     path = Path(folder) / LOCK_FILE
     try:
         f = open(path, 'r+')
