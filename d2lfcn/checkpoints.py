@@ -6,7 +6,6 @@ import json
 import os
 import re
 import shutil
-import time
 from pathlib import Path
 
 from mxnet import nd
@@ -14,7 +13,7 @@ from mxnet.base import MXNetError
 
 from d2lfcn.checkpoint_reading import (_model_signature, _states_in,
                                        load_checkpoint, read_checkpoint_meta)
-from d2lfcn.folder_lock import process_alive
+from d2lfcn.folder_lock import abandoned
 from d2lfcn.validate import error_line
 
 
@@ -105,18 +104,11 @@ def _read_back(folder, meta, final):
                       f'epoch') from None
 
 
-STALE_HOURS = 24
-"""A leftover this old is removed even when its pid is in use: the pid of
-a killed run can be given to a new process (containers, kernels), and
-where liveness cannot be told (Windows) age is the only sign."""
-
-
 def _clean_leftovers(root):
     """Remove what killed runs left in root: half-written checkpoints, and
     an old checkpoint moved aside during a save (put back when its
-    replacement never arrived). Only those of processes that no longer run
-    (or of this one), or older than STALE_HOURS, are touched: a live run's
-    files are its own."""
+    replacement never arrived). Only those of this process, or abandoned
+    (folder_lock.abandoned) are touched: a live run's files are its own."""
     for left in sorted(root.glob('.epoch-*.*.partial')) + \
             sorted(root.glob('.epoch-*.*.old')):
         match = re.fullmatch(r'\.(epoch-\d{4,})\.(\d+)\.(partial|old)',
@@ -124,12 +116,7 @@ def _clean_leftovers(root):
         if not match:
             continue
         name, pid, kind = match.groups()
-        try:
-            hours = (time.time() - left.stat().st_mtime) / 3600
-        except OSError:                     # gone meanwhile
-            continue
-        if int(pid) != os.getpid() and process_alive(int(pid)) and \
-                hours < STALE_HOURS:
+        if int(pid) != os.getpid() and not abandoned(left, int(pid)):
             continue
         complete = all((left / f).is_file() for f in CHECKPOINT_FILES)
         if kind == 'old' and complete and not (root / name).exists():

@@ -43,6 +43,23 @@ def process_alive(pid):
     return True
 
 
+STALE_HOURS = 24
+"""A leftover this old is removed even when its pid is in use: the pid of
+a killed run can be given to a new process (containers, kernels), and
+where liveness cannot be told (Windows) age is the only sign."""
+
+
+def abandoned(path, pid, hours=STALE_HOURS):
+    """True when the temporary file or folder `path`, named with the `pid`
+    of the process that wrote it, may be removed: that process no longer
+    runs, or path is older than `hours`. False when path is gone."""
+    try:
+        age = time.time() - Path(path).stat().st_mtime
+    except OSError:
+        return False
+    return not process_alive(pid) or age > hours * 3600
+
+
 LOCK_OFFSET = 1 << 20
 """Where the lock's byte lies on Windows (msvcrt), past the holder's text:
 Windows locks are mandatory, and a locked byte cannot be read."""

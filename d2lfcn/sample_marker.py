@@ -7,10 +7,9 @@ the user's. Temporary folders of killed runs are recognised by their pid.
 import hashlib
 import json
 import shutil
-import time
 from pathlib import Path
 
-from d2lfcn.folder_lock import process_alive
+from d2lfcn.folder_lock import abandoned
 
 MARKER = 'sample_complete.json'
 
@@ -114,14 +113,14 @@ def refuse_foreign(devkit, marker, default_root):
         f'{default_root})')
 
 
-def remove_stale_tmp(root, hours=24):
+def remove_stale_tmp(root):
     """Delete temporary folders that killed runs of make_sample_voc left in
-    root: those of processes that no longer exist, or older than `hours`."""
+    root: those of processes that no longer exist, or older than a day
+    (folder_lock.abandoned)."""
     for tmp in root.glob('.tmp-*-*'):
         try:
             pid = int(tmp.name.split('-')[1])
-            age = time.time() - tmp.stat().st_mtime
-        except (ValueError, OSError):
+        except ValueError:
             continue
-        if not process_alive(pid) or age > hours * 3600:
+        if abandoned(tmp, pid):
             shutil.rmtree(tmp, ignore_errors=True)

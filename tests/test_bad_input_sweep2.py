@@ -770,7 +770,8 @@ def test_leftovers_of_this_process_or_a_day_old_are_cleaned(tmp_path):
     leftover older than a day is removed anyway."""
     import time
 
-    from d2lfcn.checkpoints import STALE_HOURS, _clean_leftovers
+    from d2lfcn.checkpoints import _clean_leftovers
+    from d2lfcn.folder_lock import STALE_HOURS
     live = os.getppid()
     old = tmp_path / f'.epoch-0003.{live}.partial'
     ours = tmp_path / f'.epoch-0004.{os.getpid()}.partial'
